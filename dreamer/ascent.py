@@ -1,0 +1,67 @@
+"""One gradient-ascent step on the image: jitter, gradient (by tiles if large), normalise, step.
+
+The image is the only thing with a gradient; it is updated and clamped in place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import torch
+
+from dreamer.objectives import Acts, Objective
+
+Run = Callable[[torch.Tensor], Acts]  # image batch in [0, 1] -> activations (a LayerHooks)
+
+
+def tile_boxes(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
+    """Split (h, w) into equal tiles no larger than ``tile`` that cover every pixel once."""
+    ny, nx = math.ceil(h / tile), math.ceil(w / tile)
+    ys = [round(i * h / ny) for i in range(ny + 1)]
+    xs = [round(j * w / nx) for j in range(nx + 1)]
+    return [(ys[i], ys[i + 1], xs[j], xs[j + 1]) for i in range(ny) for j in range(nx)]
+
+
+def image_gradient(run: Run, objective: Objective, image: torch.Tensor, tile: int = 0) -> tuple[torch.Tensor, float]:
+    """d(objective)/d(image), computed whole or tile by tile; returns (gradient, mean score)."""
+    h, w = image.shape[-2:]
+    boxes = tile_boxes(h, w, tile) if tile and (h > tile or w > tile) else [(0, h, 0, w)]
+    grad = torch.empty_like(image)
+    total = 0.0
+    for y0, y1, x0, x1 in boxes:
+        part = image[..., y0:y1, x0:x1].detach().requires_grad_(True)
+        score = objective(run(part)).sum()
+        (g,) = torch.autograd.grad(score, part)
+        grad[..., y0:y1, x0:x1] = g
+        total += float(score.detach())
+    return grad, total / len(boxes)
+
+
+def normalize_gradient(grad: torch.Tensor, how: str = "mean") -> torch.Tensor:
+    """Scale the gradient so step size means the same at every octave and layer."""
+    scale = grad.abs().mean() if how == "mean" else grad.std()
+    return grad / scale.clamp_min(1e-30)  # a zero gradient stays zero
+
+
+def ascent_step(
+    run: Run,
+    objective: Objective,
+    image: torch.Tensor,
+    *,
+    step_size: float,
+    jitter: int,
+    generator: torch.Generator,
+    normalize: str = "mean",
+    tile: int = 0,
+) -> float:
+    """Move ``image`` (B, 3, H, W) in place up the objective's gradient; returns the score."""
+    # Random roll over height and width, so tile borders and padding never sit still.
+    dy, dx = (
+        torch.randint(-jitter, jitter + 1, (2,), generator=generator) if jitter else torch.zeros(2, dtype=torch.long)
+    ).tolist()
+    rolled = image.roll((dy, dx), dims=(2, 3))
+    grad, score = image_gradient(run, objective, rolled, tile)
+    grad = normalize_gradient(grad.roll((-dy, -dx), dims=(2, 3)), normalize)
+    image.add_(grad, alpha=step_size).clamp_(0.0, 1.0)
+    return score

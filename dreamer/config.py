@@ -1,0 +1,65 @@
+"""Frozen settings for a render: every knob the CLI, styles and metadata share."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from dreamer.errors import DreamerError
+
+
+@dataclass(frozen=True)
+class DreamConfig:
+    """Every render knob, with defaults that give a good dream on the bundled model."""
+
+    model: str = "lite0"
+    weights: str | None = None
+    layers: tuple[str, ...] = ()  # objective specs, e.g. "blocks.4" or "blocks.3[5,9]:0.5"; () = model default
+    octaves: int = 4
+    octave_scale: float = 1.4
+    steps: int = 10  # per octave
+    step_size: float = 0.015
+    jitter: int = 32  # pixels of random roll, drawn over height and width
+    normalize: str = "mean"  # gradient normalisation: "mean" (mean |g|, the original) or "std"
+    seed: int | None = None
+    max_side: int = 1024  # work size: the longer side is scaled down to this
+    tile: int = 0  # tile size in pixels; 0 = automatic (tiles only for large octaves)
+    device: str = "auto"
+    resize_back: bool = True  # return the dream at the input's size
+
+    def __post_init__(self) -> None:
+        """Reject values no render can use, naming the option."""
+        checks = (
+            (self.octaves >= 1, "octaves", "must be at least 1"),
+            (self.octave_scale > 1.0, "octave-scale", "must be greater than 1"),
+            (self.steps >= 0, "steps", "must be 0 or more"),
+            (self.step_size > 0, "step-size", "must be positive"),
+            (self.jitter >= 0, "jitter", "must be 0 or more"),
+            (self.normalize in ("mean", "std"), "normalize", "must be 'mean' or 'std'"),
+            (self.max_side >= 16, "max-side", "must be at least 16"),
+            (self.tile == 0 or self.tile >= 64, "tile", "must be 0 (automatic) or at least 64"),
+        )
+        for ok, name, why in checks:
+            if not ok:
+                raise DreamerError(f"--{name} {why} (got {getattr(self, name.replace('-', '_'))!r})")
+        object.__setattr__(self, "layers", tuple(self.layers))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every knob, for metadata and manifests."""
+        d = dataclasses.asdict(self)
+        d["layers"] = list(self.layers)
+        return d
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DreamConfig:
+        """Build from a dict (e.g. a PNG's metadata), ignoring keys this version does not know."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        known = {k: v for k, v in data.items() if k in names}
+        if "layers" in known:
+            known["layers"] = tuple(known["layers"])
+        return cls(**known)
+
+    def replace(self, **changes: Any) -> DreamConfig:
+        """A copy with some knobs changed."""
+        return dataclasses.replace(self, **changes)

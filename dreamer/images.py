@@ -1,0 +1,236 @@
+"""Images in and out: careful loading, PIL <-> tensor in [0, 1], resizing, atomic saving.
+
+No model code here. Every problem with a file becomes a one-line ``DreamerError`` that
+names the file and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+
+from dreamer.errors import DreamerError, DreamerWarning
+
+DEFAULT_MAX_PIXELS = 100_000_000  # refuse larger images before decoding them
+METADATA_KEY = "dreamer"
+SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+
+@dataclass(frozen=True)
+class LoadedImage:
+    """An input photo as the network wants it (RGB), with its alpha kept aside."""
+
+    rgb: Image.Image
+    alpha: Image.Image | None = None
+    path: Path | None = None
+
+
+def max_pixels() -> int:
+    """The decoding limit: ``DREAMER_MAX_PIXELS`` in the environment, else 100 megapixels."""
+    raw = os.environ.get("DREAMER_MAX_PIXELS", "")
+    try:
+        return int(raw) if raw else DEFAULT_MAX_PIXELS
+    except ValueError:
+        raise DreamerError(f"DREAMER_MAX_PIXELS must be a whole number (got {raw!r})") from None
+
+
+def _bomb_error(path: Path, size: str) -> DreamerError:
+    return DreamerError(
+        f"{path}: image is too large to decode safely ({size}); "
+        f"if you trust it, raise the limit with DREAMER_MAX_PIXELS (now {max_pixels()})"
+    )
+
+
+def _to_rgb(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Any Pillow mode -> (RGB, alpha or None); 16-bit grey is scaled, not clipped."""
+    if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        arr = np.asarray(im, dtype=np.float64)
+        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        grey = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
+        return grey.convert("RGB"), None
+    if im.mode == "F":
+        arr = np.asarray(im, dtype=np.float64)
+        span = float(arr.max() - arr.min()) or 1.0
+        grey = Image.fromarray(((arr - arr.min()) / span * 255).astype(np.uint8), "L")
+        return grey.convert("RGB"), None
+    if im.mode == "P" and "transparency" in im.info:
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        im = im.convert("RGBA")
+        return im.convert("RGB"), im.getchannel("A")
+    return im.convert("RGB"), None
+
+
+def load_image(path: str | os.PathLike[str]) -> LoadedImage:
+    """Read a photo Pillow understands, upright per EXIF, as RGB with alpha kept aside."""
+    p = Path(path)
+    if not p.exists():
+        raise DreamerError(f"{p}: no such file")
+    if p.is_dir():
+        raise DreamerError(f"{p}: is a directory, not an image file")
+    if not os.access(p, os.R_OK):
+        raise DreamerError(f"{p}: permission denied (the file is not readable)")
+    if p.stat().st_size == 0:
+        raise DreamerError(f"{p}: file is empty")
+    limit = max_pixels()
+    try:
+        with Image.open(p) as im:
+            w, h = im.size
+            if w * h > limit:
+                raise _bomb_error(p, f"{w}x{h} pixels")
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                warnings.warn(f"{p}: has {frames} frames; using the first", DreamerWarning, stacklevel=2)
+                im.seek(0)
+            im.load()
+            upright = ImageOps.exif_transpose(im)
+            rgb, alpha = _to_rgb(upright)
+    except DreamerError:
+        raise
+    except Image.DecompressionBombError:
+        raise _bomb_error(p, "it claims more pixels than the limit") from None
+    except UnidentifiedImageError:
+        raise DreamerError(f"{p}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
+        raise DreamerError(f"{p}: image data is corrupt or truncated ({exc})") from None
+    if min(rgb.size) < 1:
+        raise DreamerError(f"{p}: image has no pixels")
+    return LoadedImage(rgb=rgb, alpha=alpha, path=p)
+
+
+def as_loaded(image: str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage) -> LoadedImage:
+    """Accept a path, a PIL image, a (3,H,W)/(1,3,H,W) tensor in [0,1] or a LoadedImage."""
+    if isinstance(image, LoadedImage):
+        return image
+    if isinstance(image, Image.Image):
+        rgb, alpha = _to_rgb(image)
+        return LoadedImage(rgb=rgb, alpha=alpha)
+    if isinstance(image, torch.Tensor):
+        return LoadedImage(rgb=to_pil(image))
+    if isinstance(image, (str, os.PathLike)):
+        return load_image(image)
+    raise DreamerError(f"cannot use a {type(image).__name__} as an image (give a path, PIL image or tensor)")
+
+
+def to_tensor(im: Image.Image) -> torch.Tensor:
+    """RGB PIL image -> float tensor (1, 3, H, W) in [0, 1]."""
+    arr = np.array(im.convert("RGB"), dtype=np.float32) / 255.0
+    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
+
+
+def to_pil(t: torch.Tensor) -> Image.Image:
+    """Float tensor (3, H, W) or (1, 3, H, W) in [0, 1] -> RGB PIL image."""
+    t = t.detach().float().cpu()
+    if t.dim() == 4:
+        t = t[0]
+    arr = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(arr, "RGB")
+
+
+def resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Resize a (B, C, H, W) tensor to (h, w): bicubic with antialiasing when shrinking."""
+    if tuple(t.shape[-2:]) == tuple(size):
+        return t
+    return F.interpolate(t, size=size, mode="bicubic", align_corners=False, antialias=True)
+
+
+def fit_max_side(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) scaled down so the longer side is at most ``max_side``."""
+    w, h = size
+    scale = min(1.0, max_side / max(w, h))
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def check_output_path(out: Path, inputs: tuple[Path, ...] = ()) -> None:
+    """Refuse an output that would overwrite an input, has an unknown type or has no folder."""
+    if out.suffix.lower() not in SAVE_FORMATS:
+        kinds = ", ".join(sorted(SAVE_FORMATS))
+        raise DreamerError(f"{out}: unknown output type {out.suffix!r} (use one of {kinds})")
+    for inp in inputs:
+        if inp.exists() and out.exists() and out.resolve() == inp.resolve():
+            raise DreamerError(f"{out}: output path is the input file; choose another name")
+    folder = out.parent
+    if not folder.is_dir():
+        raise DreamerError(f"{out}: output folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise DreamerError(f"{out}: output folder {folder} is not writable")
+    if out.is_dir():
+        raise DreamerError(f"{out}: is a directory; give a file name")
+
+
+def default_output_path(inp: Path, suffix: str = "_dream", ext: str = ".png") -> Path:
+    """``photo_dream.png`` next to the input, numbered so no existing file is overwritten."""
+    candidate = inp.with_name(f"{inp.stem}{suffix}{ext}")
+    n = 2
+    while candidate.exists():
+        candidate = inp.with_name(f"{inp.stem}{suffix}-{n}{ext}")
+        n += 1
+    return candidate
+
+
+def atomic_write(path: Path, write: Any) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path``, so no half-written file is ever left."""
+    path = Path(path)
+    # A fresh hidden name beside the target (same file system, so the rename is atomic);
+    # created by the writer itself, so the file gets the user's normal permissions.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def save_image(
+    im: Image.Image,
+    path: str | os.PathLike[str],
+    metadata: dict[str, Any] | None = None,
+    alpha: Image.Image | None = None,
+) -> Path:
+    """Write PNG/JPEG/WebP by extension, atomically; PNGs carry ``metadata`` as JSON text."""
+    p = Path(path)
+    fmt = SAVE_FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        check_output_path(p)
+    if alpha is not None and fmt in ("PNG", "WEBP"):
+        im = im.convert("RGB")
+        im.putalpha(alpha.resize(im.size, Image.Resampling.BICUBIC))
+    options: dict[str, Any] = {}
+    if fmt == "PNG" and metadata is not None:
+        info = PngImagePlugin.PngInfo()
+        info.add_itxt(METADATA_KEY, json.dumps(metadata, sort_keys=True))
+        options["pnginfo"] = info
+    elif fmt in ("JPEG", "WEBP"):
+        options["quality"] = 95
+    try:
+        atomic_write(p, lambda tmp: im.save(tmp, format=fmt, **options))
+    except OSError as exc:
+        raise DreamerError(f"{p}: cannot write ({exc.strerror or exc})") from None
+    return p
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The render parameters stored in a dreamer PNG."""
+    p = Path(path)
+    try:
+        with Image.open(p) as im:
+            text = im.text.get(METADATA_KEY) if hasattr(im, "text") else None
+    except (OSError, UnidentifiedImageError):
+        raise DreamerError(f"{p}: not an image file Pillow can read") from None
+    if text is None:
+        raise DreamerError(f"{p}: has no dreamer metadata (only PNGs written by dreamer carry it)")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise DreamerError(f"{p}: dreamer metadata is not valid JSON") from None

@@ -1,0 +1,161 @@
+"""The objective algebra: what gradient ascent maximises.
+
+An ``Objective`` maps captured activations ``{layer: (B, C, H, W)}`` to one score per
+image ``(B,)``. We always *maximise*; a negative weight suppresses a feature. Objectives
+declare the layers they read, so only those get hooks, and they compose::
+
+    obj = layer("blocks.4") + 0.5 * channel("blocks.3", 7) - layer("blocks.2")
+
+The CLI spelling of the same thing is ``LAYER[CHANNELS][:WEIGHT]`` (see ``parse_spec``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+
+import torch
+
+from dreamer.errors import DreamerError
+from dreamer.models import LOGITS
+
+Acts = dict[str, torch.Tensor]
+
+
+class Objective:
+    """A score to maximise, computed from named activations, one value per image."""
+
+    def __init__(self, fn: Callable[[Acts], torch.Tensor], layers: Iterable[str], name: str) -> None:
+        self.fn = fn
+        self.layers = tuple(dict.fromkeys(layers))
+        self.name = name
+
+    def __call__(self, acts: Acts) -> torch.Tensor:
+        """Per-image scores, shape (B,)."""
+        return self.fn(acts)
+
+    def __repr__(self) -> str:
+        return f"Objective({self.name})"
+
+    def __add__(self, other: Objective | float) -> Objective:
+        if isinstance(other, (int, float)):
+            return Objective(lambda a: self(a) + other, self.layers, f"{self.name} + {other}")
+        return Objective(lambda a: self(a) + other(a), self.layers + other.layers, f"{self.name} + {other.name}")
+
+    def __radd__(self, other: float) -> Objective:
+        return self if other == 0 else self + other  # so sum() works
+
+    def __neg__(self) -> Objective:
+        return -1.0 * self
+
+    def __sub__(self, other: Objective | float) -> Objective:
+        return self + (-other)
+
+    def __mul__(self, k: float) -> Objective:
+        if not isinstance(k, (int, float)):
+            return NotImplemented
+        return Objective(lambda a: k * self(a), self.layers, f"{k:g} * ({self.name})")
+
+    __rmul__ = __mul__
+
+
+def _pick_channels(act: torch.Tensor, layer_name: str, channels: Sequence[int] | None) -> torch.Tensor:
+    if not channels:
+        return act
+    n = act.shape[1]
+    bad = [c for c in channels if c >= n]
+    if bad:
+        raise DreamerError(f"--layer {layer_name}: channel {bad[0]} out of range (the layer has {n}: 0-{n - 1})")
+    return act[:, list(channels)]
+
+
+def layer(name: str, channels: Sequence[int] | None = None) -> Objective:
+    """DeepDream's objective: mean squared activation of a layer (optionally some channels)."""
+    chans = tuple(channels or ())
+
+    def fn(acts: Acts) -> torch.Tensor:
+        act = _pick_channels(acts[name], name, chans).float()
+        return act.pow(2).flatten(1).mean(1)
+
+    label = f"{name}[{','.join(map(str, chans))}]" if chans else name
+    return Objective(fn, [name], label)
+
+
+def channel(name: str, c: int) -> Objective:
+    """Mean activation of one channel: what feature visualisation maximises."""
+
+    def fn(acts: Acts) -> torch.Tensor:
+        return _pick_channels(acts[name], name, [c]).float().flatten(1).mean(1)
+
+    return Objective(fn, [name], f"{name}:{c}")
+
+
+def neuron(name: str, c: int, y: int | None = None, x: int | None = None) -> Objective:
+    """One spatial position of one channel (the centre unless given)."""
+
+    def fn(acts: Acts) -> torch.Tensor:
+        act = _pick_channels(acts[name], name, [c]).float()[:, 0]
+        h, w = act.shape[-2:]
+        return act[:, h // 2 if y is None else y, w // 2 if x is None else x]
+
+    return Objective(fn, [name], f"{name}:{c}@{y},{x}")
+
+
+def class_logit(index: int) -> Objective:
+    """The network's logit for one class."""
+
+    def fn(acts: Acts) -> torch.Tensor:
+        return acts[LOGITS][:, index].float()
+
+    return Objective(fn, [LOGITS], f"class {index}")
+
+
+_SPEC = re.compile(
+    r"^\s*(?P<neg>-)?(?P<layer>[A-Za-z_][\w.]*)"
+    r"(?:\[(?P<ch>[^\]]*)\])?"
+    r"(?::(?P<w>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))?\s*$"
+)
+
+SPEC_HELP = (
+    "LAYER[CHANNELS][:WEIGHT], e.g. blocks.4, blocks.3:0.5, blocks.4[3,17,40-47], "
+    "blocks.2:-1 (a negative weight suppresses)"
+)
+
+
+def parse_channels(text: str, option: str = "--channels") -> list[int]:
+    """``"3,17,40-47"`` -> ``[3, 17, 40, ..., 47]``; anything else is a clear error."""
+    out: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise DreamerError(f"{option}: bad channel list {text!r} (use e.g. 3,17,40-47)")
+        lo = int(m.group(1))
+        hi = int(m.group(2)) if m.group(2) else lo
+        if hi < lo:
+            raise DreamerError(f"{option}: bad range {part!r} in {text!r} (the end is before the start)")
+        if hi - lo > 100_000:
+            raise DreamerError(f"{option}: range {part!r} is too long")
+        out.extend(range(lo, hi + 1))
+    return list(dict.fromkeys(out))
+
+
+def parse_spec(text: str) -> Objective:
+    """One ``LAYER[CHANNELS][:WEIGHT]`` spec -> weighted layer objective."""
+    m = _SPEC.match(text)
+    if not m:
+        raise DreamerError(f"--layer: cannot read {text!r}; expected {SPEC_HELP}")
+    weight = float(m.group("w")) if m.group("w") else 1.0
+    if m.group("neg"):
+        weight = -weight
+    chans = parse_channels(m.group("ch"), f"--layer {text}") if m.group("ch") is not None else None
+    obj = layer(m.group("layer"), chans)
+    return obj if weight == 1.0 else weight * obj
+
+
+def parse_specs(specs: Iterable[str]) -> Objective:
+    """Several specs -> their sum."""
+    objs = [parse_spec(s) for s in specs]
+    if not objs:
+        raise DreamerError("--layer: give at least one layer")
+    return sum(objs[1:], objs[0])

@@ -1,0 +1,79 @@
+"""The octave pyramid: dream small first, carry the added detail up to each larger scale."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+
+import torch
+
+from dreamer.ascent import Run, ascent_step
+from dreamer.config import DreamConfig
+from dreamer.errors import DreamerWarning
+from dreamer.images import resize
+from dreamer.objectives import Objective
+
+MIN_SIDE = 32  # the smallest octave the networks still see structure in
+AUTO_TILE = 512  # tile size used automatically for large octaves
+AUTO_TILE_PIXELS = 1536 * 1536  # octaves above this area are tiled (keeps memory to a few GB)
+
+StepCallback = Callable[[int, int, torch.Tensor, float], None]
+
+
+def octave_sizes(h: int, w: int, octaves: int, scale: float) -> list[tuple[int, int]]:
+    """Sizes from smallest to full; octaves whose short side would be under MIN_SIDE are dropped."""
+    sizes = [(h, w)]
+    for _ in range(octaves - 1):
+        nh, nw = round(sizes[-1][0] / scale), round(sizes[-1][1] / scale)
+        if min(nh, nw) < MIN_SIDE:
+            break
+        sizes.append((nh, nw))
+    if len(sizes) < octaves:
+        warnings.warn(
+            f"image is too small for {octaves} octaves at scale {scale:g}; using {len(sizes)}",
+            DreamerWarning,
+            stacklevel=2,
+        )
+    return sizes[::-1]
+
+
+def auto_tile(h: int, w: int, tile: int) -> int:
+    """The tile size for an octave: the explicit one, else AUTO_TILE above AUTO_TILE_PIXELS."""
+    if tile:
+        return tile
+    return AUTO_TILE if h * w > AUTO_TILE_PIXELS else 0
+
+
+def dream_octaves(
+    run: Run,
+    objective: Objective,
+    image: torch.Tensor,
+    config: DreamConfig,
+    generator: torch.Generator,
+    on_step: StepCallback | None = None,
+) -> torch.Tensor:
+    """Dream ``image`` (1, 3, H, W) in [0, 1] through the octave pyramid; returns the new image."""
+    h, w = image.shape[-2:]
+    sizes = octave_sizes(h, w, config.octaves, config.octave_scale)
+    detail = torch.zeros_like(resize(image, sizes[0]))
+    dreamed = image
+    for octave, size in enumerate(sizes):
+        base = resize(image, size)
+        # The detail dreamed at the previous scale, upsampled onto this scale's base.
+        dreamed = (base + resize(detail, size)).clamp_(0.0, 1.0)
+        tile = auto_tile(*size, config.tile)
+        for step in range(config.steps):
+            score = ascent_step(
+                run,
+                objective,
+                dreamed,
+                step_size=config.step_size,
+                jitter=config.jitter,
+                generator=generator,
+                normalize=config.normalize,
+                tile=tile,
+            )
+            if on_step is not None:
+                on_step(octave, step, dreamed, score)
+        detail = dreamed - base
+    return dreamed

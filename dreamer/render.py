@@ -1,0 +1,148 @@
+"""The public render API: ``Dreamer`` keeps models loaded; ``dream`` is the one-call form.
+
+image -> model (normalisation, hooks, early stop) -> objective -> ascent steps inside the
+octave loop -> PIL image carrying its parameters in ``.info["dreamer"]``.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+
+from dreamer import __version__
+from dreamer.config import DreamConfig
+from dreamer.errors import DreamerWarning
+from dreamer.hooks import LayerHooks
+from dreamer.images import LoadedImage, as_loaded, fit_max_side, resize, save_image, to_pil, to_tensor
+from dreamer.models import DreamModel, get_model
+from dreamer.objectives import Objective, parse_specs
+from dreamer.octaves import MIN_SIDE, dream_octaves
+
+ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
+Callback = Callable[[int, int, Image.Image], None]  # (octave, step, current image)
+
+
+class Dreamer:
+    """Holds loaded models so repeated renders (notebooks, galleries, zooms) never reload."""
+
+    def __init__(self, device: str | torch.device = "auto") -> None:
+        self.device = device
+        self._models: dict[tuple[str, str | None], DreamModel] = {}
+
+    def use(self, model: DreamModel, weights: str | None = None) -> None:
+        """Register an already-loaded model (e.g. your own network) under its name."""
+        self._models[(model.name, weights)] = model
+
+    def model(self, name: str = "lite0", weights: str | None = None) -> DreamModel:
+        """The loaded model for ``name`` (and weights file), loading it on first use."""
+        key = (name, weights)
+        if key not in self._models:
+            self._models[key] = get_model(name, weights=weights, device=self.device)
+        return self._models[key]
+
+    def objective(self, config: DreamConfig) -> tuple[DreamModel, Objective, tuple[str, ...]]:
+        """The model, the objective and the resolved layer specs for a config."""
+        model = self.model(config.model, config.weights)
+        specs = config.layers or model.spec.dream_layers[:1]
+        objective = parse_specs(specs)
+        for name in objective.layers:
+            model.check_layer(name)
+        return model, objective, tuple(specs)
+
+    def dream_tensor(
+        self,
+        image: torch.Tensor,
+        config: DreamConfig,
+        *,
+        objective: Objective | None = None,
+        progress: bool = True,
+        callback: Callback | None = None,
+    ) -> torch.Tensor:
+        """Dream an RGB [0, 1] tensor (1, 3, H, W) at its own size; returns a new tensor."""
+        model, default_objective, _ = self.objective(config)
+        objective = objective or default_objective
+        seed = config.seed if config.seed is not None else secrets.randbits(63)
+        generator = torch.Generator().manual_seed(seed)
+        image = image.to(model.device, torch.float32).clone()
+        h, w = image.shape[-2:]
+        # Tiny or thin inputs are stretched to the smallest size the network can see.
+        work = (max(h, MIN_SIDE), max(w, MIN_SIDE))
+        if work != (h, w):
+            warnings.warn(f"image is only {w}x{h}; dreaming at {work[1]}x{work[0]}", DreamerWarning, stacklevel=2)
+        total = config.steps * config.octaves
+        from tqdm.auto import tqdm
+
+        with (
+            LayerHooks(model, objective.layers) as run,
+            tqdm(total=total, disable=not progress, desc="dreaming", leave=False) as bar,
+        ):
+
+            def on_step(octave: int, step: int, current: torch.Tensor, score: float) -> None:
+                bar.update(1)
+                bar.set_postfix(octave=octave + 1, score=f"{score:.3g}")
+                if callback is not None:
+                    callback(octave, step, to_pil(current))
+
+            out = dream_octaves(run, objective, resize(image, work), config, generator, on_step)
+        return resize(out, (h, w)).clamp_(0.0, 1.0)
+
+    def dream(
+        self,
+        image: ImageLike,
+        config: DreamConfig | None = None,
+        *,
+        progress: bool = True,
+        callback: Callback | None = None,
+        **options: Any,
+    ) -> Image.Image:
+        """Dream a photo (path, PIL image or tensor); knobs as a DreamConfig or keywords."""
+        config = (config or DreamConfig()).replace(**options) if options else (config or DreamConfig())
+        if config.seed is None:
+            config = config.replace(seed=secrets.randbits(63))
+        started = time.perf_counter()
+        loaded = as_loaded(image)
+        src = loaded.rgb
+        work_w, work_h = fit_max_side(src.size, config.max_side)
+        work = src if (work_w, work_h) == src.size else src.resize((work_w, work_h), Image.Resampling.LANCZOS)
+        out = to_pil(self.dream_tensor(to_tensor(work), config, progress=progress, callback=callback))
+        if config.resize_back and out.size != src.size:
+            out = out.resize(src.size, Image.Resampling.LANCZOS)
+        _, _, layers = self.objective(config)
+        model = self.model(config.model, config.weights)
+        out.info["dreamer"] = {
+            **config.replace(layers=layers).to_dict(),
+            "weights_name": model.weights,
+            "dreamer_version": __version__,
+            "device": str(model.device),
+            "input": loaded.path.name if loaded.path else None,
+            "seconds": round(time.perf_counter() - started, 2),
+        }
+        if loaded.alpha is not None:
+            out.info["dreamer_alpha"] = loaded.alpha
+        return out
+
+
+def dream(
+    image: ImageLike,
+    config: DreamConfig | None = None,
+    *,
+    progress: bool = True,
+    callback: Callback | None = None,
+    **options: Any,
+) -> Image.Image:
+    """Dream one photo with a freshly loaded model; use ``Dreamer`` to render many."""
+    device = options.get("device", (config or DreamConfig()).device)
+    return Dreamer(device).dream(image, config, progress=progress, callback=callback, **options)
+
+
+def save_dream(im: Image.Image, path: str | os.PathLike[str]) -> Path:
+    """Save a dream atomically; PNGs keep its parameters, and its alpha where the input had one."""
+    return save_image(im, path, metadata=im.info.get("dreamer"), alpha=im.info.get("dreamer_alpha"))
