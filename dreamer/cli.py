@@ -85,6 +85,21 @@ def _render_options(f: Any) -> Any:
     return f
 
 
+def base_config(replay: Path | None = None, style: str | None = None) -> tuple[DreamConfig, dict[str, Any]]:
+    """The settings options start from: defaults, a replayed PNG's, then a style on top; plus provenance."""
+    config, provenance = DreamConfig(), {}
+    if replay:
+        from dreamer.images import read_metadata
+
+        config = DreamConfig.from_dict(read_metadata(replay))
+    if style:
+        from dreamer.styles import load_style
+
+        chosen = load_style(style)
+        config, provenance = chosen.apply(config), {"style": chosen.name}
+    return config, provenance
+
+
 def build_config(base: DreamConfig, params: dict[str, Any]) -> DreamConfig:
     """Explicit options override ``base``; options left unset keep its values."""
     fields = {f.name for f in dataclasses.fields(DreamConfig)}
@@ -105,19 +120,22 @@ def build_config(base: DreamConfig, params: dict[str, Any]) -> DreamConfig:
     type=click.Path(path_type=Path),
     help="Take every setting from a dreamer PNG (options given here still win).",
 )
+@click.option("-s", "--style", help="A preset: a name from `dreamer styles` or a .toml file (options given here win).")
 @_render_options
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
-def render(photo: Path, output: Path | None, replay: Path | None, quiet: bool, **params: Any) -> None:
+def render(
+    photo: Path, output: Path | None, replay: Path | None, style: str | None, quiet: bool, **params: Any
+) -> None:
     """Dream PHOTO: amplify what the network's layers see in it."""
-    from dreamer.images import check_output_path, default_output_path, load_image, read_metadata
+    from dreamer.images import check_output_path, default_output_path, load_image
     from dreamer.render import Dreamer, save_dream
 
-    base = DreamConfig.from_dict(read_metadata(replay)) if replay else DreamConfig()
+    base, provenance = base_config(replay, style)
     config = build_config(base, params)
     loaded = load_image(photo)
     output = output or default_output_path(photo)
     check_output_path(output, (photo,))
-    out = Dreamer(config.device).dream(loaded, config, progress=not quiet)
+    out = Dreamer(config.device).dream(loaded, config, progress=not quiet, metadata=provenance)
     save_dream(out, output)
     if not quiet:
         click.echo(f"wrote {output}  (seed {config.seed if config.seed is not None else out.info['dreamer']['seed']})")
@@ -153,6 +171,33 @@ def info(image: Path, as_json: bool) -> None:
     width = max(map(len, meta))
     for key in sorted(meta):
         click.echo(f"{key:<{width}}  {meta[key]}")
+
+
+@cli.group(invoke_without_command=True)
+@click.pass_context
+def styles(ctx: click.Context) -> None:
+    """List the shipped styles with their descriptions (`dreamer styles show NAME` for settings)."""
+    if ctx.invoked_subcommand is None:
+        from dreamer.styles import load_style, style_names
+
+        names = style_names()
+        width = max(map(len, names), default=0)
+        for name in names:
+            click.echo(f"{name:<{width}}  {load_style(name, check_layers=False).description}")
+
+
+@styles.command("show")
+@click.argument("name")
+def styles_show(name: str) -> None:
+    """Print every setting a style resolves to (defaults < style)."""
+    from dreamer.styles import load_style
+
+    chosen = load_style(name)
+    click.echo(f"# {chosen.name}: {chosen.description}")
+    click.echo(f"# from {chosen.path}")
+    for key, value in chosen.apply().to_dict().items():
+        mark = "" if key in chosen.settings else "   (default)"
+        click.echo(f"{key} = {json.dumps(value)}{mark}")
 
 
 def main() -> None:

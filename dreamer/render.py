@@ -101,9 +101,13 @@ class Dreamer:
         *,
         progress: bool = True,
         callback: Callback | None = None,
+        metadata: dict[str, Any] | None = None,
         **options: Any,
     ) -> Image.Image:
-        """Dream a photo (path, PIL image or tensor); knobs as a DreamConfig or keywords."""
+        """Dream a photo (path, PIL image or tensor); knobs as a DreamConfig or keywords.
+
+        ``metadata`` adds provenance (e.g. the style name) to what the PNG records.
+        """
         config = (config or DreamConfig()).replace(**options) if options else (config or DreamConfig())
         if config.seed is None:
             config = config.replace(seed=secrets.randbits(63))
@@ -124,6 +128,7 @@ class Dreamer:
             "device": str(model.device),
             "input": loaded.path.name if loaded.path else None,
             "seconds": round(time.perf_counter() - started, 2),
+            **(metadata or {}),
         }
         if loaded.alpha is not None:
             out.info["dreamer_alpha"] = loaded.alpha
