@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test browser bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,15 @@ demo: $(VENV)/.installed
 	mkdir -p out
 	$(BIN)/dreamer render dreamer/assets/chelsea.png -o out/chelsea_dream.png
 
-test: $(VENV)/.installed
+test: $(VENV)/.installed browser
 	$(BIN)/ruff check dreamer tests bench
 	$(BIN)/python -m pytest -q
+
+# The gallery page is checked in headless Chromium; install Debian's package where we can (root + apt).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
+	  echo "chromium could not be installed: the browser test will be skipped"
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/step.py

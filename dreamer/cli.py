@@ -200,6 +200,47 @@ def styles_show(name: str) -> None:
         click.echo(f"{key} = {json.dumps(value)}{mark}")
 
 
+@cli.command("gallery")
+@click.argument("photos", nargs=-1, required=True)
+@click.option("-s", "--style", "styles", multiple=True, help="A style to render each photo in (repeatable).")
+@click.option("--all-styles", is_flag=True, help="Every shipped style.")
+@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path), help="Gallery folder.")
+@click.option("--force", is_flag=True, help="Re-render even what is already there with the same settings.")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel CPU processes.")
+@_render_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
+def gallery_command(
+    photos: tuple[str, ...],
+    styles: tuple[str, ...],
+    all_styles: bool,
+    out_dir: Path,
+    force: bool,
+    workers: int,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """Render PHOTOS (files, folders, globs) in each style, with manifest.json, index.html and a contact sheet."""
+    from dreamer.gallery import gallery
+    from dreamer.styles import style_names
+
+    if all_styles:
+        styles = tuple(style_names())
+    device = params.pop("device") or "auto"
+    overrides = {k: v for k, v in params.items() if v not in (None, ())}
+    report = gallery(
+        photos, styles, out_dir, overrides=overrides, force=force, workers=workers, device=device, progress=not quiet
+    )
+    n = {s: sum(r.status == s for r in report.results) for s in ("done", "skipped", "failed")}
+    click.echo(f"{out_dir / 'index.html'}: {n['done']} rendered, {n['skipped']} already there, {n['failed']} failed")
+    for item in report.missing:
+        click.echo(f"error: {item}: no such photo, folder or matching file", err=True)
+    for result in report.failed:
+        click.echo(f"error: {result.error} (style {result.job.style})", err=True)
+    if report.failed or report.missing:
+        ctx = click.get_current_context()
+        ctx.exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="dreamer")

@@ -1,0 +1,187 @@
+"""Batch galleries: photos x styles, resume, bad photos, escaping, and the page in a real browser."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from dreamer.cli import cli
+from dreamer.gallery import collect_photos, gallery
+from dreamer.images import read_metadata
+from dreamer.samples import sample_path
+
+SMALL = {"max_side": 64, "steps": 2, "octaves": 2}
+SMALL_ARGS = ["--max-side", "64", "--steps", "2", "--octaves", "2", "-q"]
+XSS = "<img src=x onerror=alert(1)>.png"
+
+
+@pytest.fixture()
+def photos(tmp_path: Path) -> Path:
+    """A folder with the three bundled photos, shrunk."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("astronaut", "chelsea", "coffee"):
+        Image.open(sample_path(name)).convert("RGB").resize((96, 72)).save(folder / f"{name}.png")
+    return folder
+
+
+def check_manifest(out: Path, expected_jobs: int) -> dict:
+    """The manifest is valid JSON with every job, its settings and a status; done jobs have valid images."""
+    data = json.loads((out / "manifest.json").read_text())
+    assert set(data) >= {"dreamer_version", "photos", "styles", "jobs", "missing_inputs"}
+    assert len(data["jobs"]) == expected_jobs
+    for job in data["jobs"]:
+        assert set(job) >= {"photo", "style", "config", "output", "key", "status", "seconds", "error"}
+        assert job["status"] in {"done", "skipped", "failed", "pending"}
+        assert isinstance(job["config"]["seed"], int) and job["config"]["layers"]
+        if job["status"] in ("done", "skipped"):
+            assert read_metadata(out / job["output"])["job_key"] == job["key"]
+    return data
+
+
+def test_three_photos_times_two_styles(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g"
+    report = gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL, progress=False)
+    assert [r.status for r in report.results] == ["done"] * 6
+    data = check_manifest(out, 6)
+    assert {j["style"] for j in data["jobs"]} == {"classic", "swirls"}
+    page = (out / "index.html").read_text()
+    assert page.count("<img ") == 6 and page.count("<tr>") == 4  # header + 3 photos
+    assert Image.open(out / "contact_sheet.png").size[0] > 2 * 256
+    # Same command again: nothing to do. --force: everything again.
+    again = gallery([str(photos / "*.png")], ["classic", "swirls"], out, overrides=SMALL, progress=False)
+    assert [r.status for r in again.results] == ["skipped"] * 6
+    # A changed setting is a different job.
+    changed = gallery([str(photos)], ["classic"], out, overrides={**SMALL, "steps": 1}, progress=False)
+    assert [r.status for r in changed.results] == ["done"] * 3
+
+
+def test_corrupt_photo_is_reported_and_the_rest_go_on(photos: Path, tmp_path: Path) -> None:
+    (photos / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    out = tmp_path / "g"
+    result = CliRunner().invoke(cli, ["gallery", str(photos), "-s", "classic", "-o", str(out), *SMALL_ARGS])
+    assert result.exit_code == 1
+    assert "3 rendered, 0 already there, 1 failed" in result.output
+    assert "broken.jpg" in result.output and "corrupt or truncated" in result.output
+    data = check_manifest(out, 4)
+    assert [j["status"] for j in data["jobs"]].count("failed") == 1
+
+
+def test_missing_input_is_reported(photos: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "gallery",
+            str(photos / "chelsea.png"),
+            str(tmp_path / "nope*.png"),
+            "-s",
+            "classic",
+            "-o",
+            str(tmp_path / "g"),
+            *SMALL_ARGS,
+        ],
+    )
+    assert result.exit_code == 1 and "nope*.png: no such photo" in result.output
+
+
+def test_hostile_file_name_is_escaped_in_the_page(photos: Path, tmp_path: Path) -> None:
+    shutil.copy(photos / "chelsea.png", photos / XSS)
+    out = tmp_path / "g"
+    gallery([str(photos / XSS)], ["classic"], out, overrides=SMALL, progress=False)
+    page = (out / "index.html").read_text()
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.png" in page
+
+
+def test_collect_photos_walks_folders_and_globs(photos: Path) -> None:
+    (photos / "notes.txt").write_text("x")
+    found, missing = collect_photos([str(photos), str(photos / "c*.png"), "nothing-here-*.jpg"])
+    assert sorted(p.name for p in found) == ["astronaut.png", "chelsea.png", "coffee.png"]
+    assert missing == ["nothing-here-*.jpg"]
+
+
+def test_killed_run_resumes_rendering_only_what_is_missing(photos: Path, tmp_path: Path) -> None:
+    out = tmp_path / "g"
+    args = [sys.executable, "-m", "dreamer", "gallery", str(photos), "-s", "classic", "-s", "swirls", "-o", str(out)]
+    args += ["--max-side", "128", "--steps", "6", "--octaves", "2", "-q"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    done = 0
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "manifest.json").exists():
+            done = sum(j["status"] == "done" for j in json.loads((out / "manifest.json").read_text())["jobs"])
+            if done >= 2:
+                break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 2 <= done < 6, f"the run should be killed midway (done={done})"
+    finished = {p.name for p in out.glob("*.png") if p.name != "contact_sheet.png"}
+    result = subprocess.run(args, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    skipped = int(result.stdout.split(" already there")[0].rsplit(", ", 1)[1])
+    assert skipped >= len(finished) - 1 >= done - 1  # at most the render in flight was lost
+    assert f"{6 - skipped} rendered" in result.stdout
+    check_manifest(out, 6)
+    for png in out.glob("*.png"):
+        Image.open(png).verify()
+    assert not list(out.rglob("*.part*")), "no half-written files"
+
+
+def _find_chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    return None
+
+
+def test_index_page_shows_every_thumbnail_in_headless_chromium(photos: Path, tmp_path: Path) -> None:
+    chromium = _find_chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; make test installs it where it can)")
+    websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
+    shutil.copy(photos / "chelsea.png", photos / XSS)
+    out = tmp_path / "g"
+    gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL, progress=False)
+    profile = tmp_path / "profile"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
+    proc = subprocess.Popen(
+        [chromium, *flags, (out / "index.html").as_uri()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.time() + 60
+        while not port_file.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        import urllib.request
+
+        expression = (
+            "document.readyState === 'complete' ? JSON.stringify(Array.from(document.images)"
+            ".map(i => i.complete && i.naturalWidth > 0)) : null"
+        )
+        loaded = None
+        while time.time() < deadline and loaded is None:
+            pages = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
+            page = next(p for p in pages if p["type"] == "page")
+            ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=10)
+            ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate", "params": {"expression": expression}}))
+            value = json.loads(ws.recv())["result"]["result"].get("value")
+            ws.close()
+            loaded = json.loads(value) if value else None
+            time.sleep(0.2)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert loaded is not None and len(loaded) == 8 and all(loaded), loaded
