@@ -58,7 +58,9 @@ def _render_options(f: Any) -> Any:
     d = _DEFAULTS
     options = [
         click.option("--model", help=f"Model: lite0 (bundled, offline) or a torchvision name. [default: {d.model}]"),
-        click.option("--weights", type=click.Path(), help="State-dict file to load into --model (weights_only)."),
+        click.option(
+            "--weights", type=click.Path(readable=False), help="State-dict file to load into --model (weights_only)."
+        ),
         click.option("-l", "--layer", "layers", multiple=True, help=LAYER_HELP),
         click.option("--octaves", type=int, help=f"Number of scales. [default: {d.octaves}]"),
         click.option("--octave-scale", type=float, help=f"Size ratio between octaves. [default: {d.octave_scale}]"),
@@ -108,16 +110,16 @@ def build_config(base: DreamConfig, params: dict[str, Any]) -> DreamConfig:
 
 
 @cli.command()
-@click.argument("photo", type=click.Path(path_type=Path))
+@click.argument("photo", type=click.Path(path_type=Path, readable=False))
 @click.option(
     "-o",
     "--output",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     help="Output file (.png, .jpg, .webp). [default: PHOTO_dream.png]",
 )
 @click.option(
     "--replay",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, readable=False),
     help="Take every setting from a dreamer PNG (options given here still win).",
 )
 @click.option("-s", "--style", help="A preset: a name from `dreamer styles` or a .toml file (options given here win).")
@@ -143,7 +145,7 @@ def render(
 
 @cli.command()
 @click.option("--model", default=_DEFAULTS.model, show_default=True, help="Model name.")
-@click.option("--weights", type=click.Path(), help="State-dict file to load into --model.")
+@click.option("--weights", type=click.Path(readable=False), help="State-dict file to load into --model.")
 @click.option(
     "--size", default=224, show_default=True, type=click.IntRange(16, 4096), help="Input size for the shapes."
 )
@@ -158,7 +160,7 @@ def layers(model: str, weights: str | None, size: int, depth: int, show_all: boo
 
 
 @cli.command()
-@click.argument("image", type=click.Path(path_type=Path))
+@click.argument("image", type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON.")
 def info(image: Path, as_json: bool) -> None:
     """Print the settings a dreamer PNG was made with (replay them with render --replay)."""
@@ -204,7 +206,9 @@ def styles_show(name: str) -> None:
 @click.argument("photos", nargs=-1, required=True)
 @click.option("-s", "--style", "styles", multiple=True, help="A style to render each photo in (repeatable).")
 @click.option("--all-styles", is_flag=True, help="Every shipped style.")
-@click.option("-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path), help="Gallery folder.")
+@click.option(
+    "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, readable=False), help="Gallery folder."
+)
 @click.option("--force", is_flag=True, help="Re-render even what is already there with the same settings.")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel CPU processes.")
 @_render_options
@@ -233,7 +237,7 @@ def gallery_command(
     n = {s: sum(r.status == s for r in report.results) for s in ("done", "skipped", "failed")}
     click.echo(f"{out_dir / 'index.html'}: {n['done']} rendered, {n['skipped']} already there, {n['failed']} failed")
     for item in report.missing:
-        click.echo(f"error: {item}: no such photo, folder or matching file", err=True)
+        click.echo(f"error: {item}", err=True)
     for result in report.failed:
         click.echo(f"error: {result.error} (style {result.job.style})", err=True)
     if report.failed or report.missing:

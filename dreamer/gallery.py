@@ -63,7 +63,7 @@ class GalleryReport:
 
     out_dir: Path
     results: list[Result] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # inputs that matched no photo
+    missing: list[str] = field(default_factory=list)  # one line per input that matched no photo
 
     @property
     def failed(self) -> list[Result]:
@@ -72,7 +72,7 @@ class GalleryReport:
 
 
 def collect_photos(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
-    """Files, folders (walked for images) and globs -> (photos in order, inputs that matched nothing)."""
+    """Files, folders (walked for images) and globs -> (photos in order, a message per input that matched nothing)."""
     photos: list[Path] = []
     missing: list[str] = []
     for item in inputs:
@@ -84,7 +84,8 @@ def collect_photos(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
         else:
             found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
         if not found:
-            missing.append(item)
+            why = "folder holds no images" if path.is_dir() else "no such file, folder or matching glob"
+            missing.append(f"{item}: {why}")
         photos.extend(found)
     return list(dict.fromkeys(photos)), missing
 

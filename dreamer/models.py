@@ -149,7 +149,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower():
+        if "Unsupported global" in str(exc):  # the pickle names a callable: loading it could run code
             raise DreamerError(
                 f"--weights {p}: refused: the file holds Python objects that could run code "
                 "(loaded with weights_only=True); re-save it as a plain state_dict"

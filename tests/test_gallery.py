@@ -91,7 +91,7 @@ def test_missing_input_is_reported(photos: Path, tmp_path: Path) -> None:
             *SMALL_ARGS,
         ],
     )
-    assert result.exit_code == 1 and "nope*.png: no such photo" in result.output
+    assert result.exit_code == 1 and "nope*.png: no such file, folder or matching glob" in result.output
 
 
 def test_hostile_file_name_is_escaped_in_the_page(photos: Path, tmp_path: Path) -> None:
@@ -106,7 +106,7 @@ def test_collect_photos_walks_folders_and_globs(photos: Path) -> None:
     (photos / "notes.txt").write_text("x")
     found, missing = collect_photos([str(photos), str(photos / "c*.png"), "nothing-here-*.jpg"])
     assert sorted(p.name for p in found) == ["astronaut.png", "chelsea.png", "coffee.png"]
-    assert missing == ["nothing-here-*.jpg"]
+    assert missing == ["nothing-here-*.jpg: no such file, folder or matching glob"]
 
 
 def test_killed_run_resumes_rendering_only_what_is_missing(photos: Path, tmp_path: Path) -> None:
