@@ -72,6 +72,8 @@ def dream_octaves(
                 generator=generator,
                 normalize=config.normalize,
                 tile=tile,
+                smooth=config.smooth,
+                progress=step / max(config.steps - 1, 1),
             )
             if on_step is not None:
                 on_step(octave, step, dreamed, score)
