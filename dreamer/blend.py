@@ -17,7 +17,7 @@ from dreamer.images import load_image, to_tensor
 _TO_YCBCR = torch.tensor(
     [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=torch.float32
 )
-MASK_FEATHER = 0.01  # soft mask edges: Gaussian radius as a fraction of the longer side
+MASK_FEATHER = 0.02  # soft mask edges: Gaussian radius as a fraction of the longer side
 
 
 def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:

@@ -18,23 +18,39 @@ SIGMA_START, SIGMA_END = 0.5, 2.5  # the cascade's middle sigma ramps between th
 LAPLACIAN_LEVELS = 4
 
 
-def gaussian_blur(x: torch.Tensor, sigma: float, size: int = KERNEL_SIZE) -> torch.Tensor:
-    """Separable Gaussian blur of (B, C, H, W) with reflected borders (no dark edge)."""
-    r = torch.arange(size, dtype=x.dtype, device=x.device) - (size - 1) / 2
-    k = torch.exp(-(r**2) / (2 * sigma**2))
-    k = k / k.sum()
-    c = x.shape[1]
-    pad = size // 2
+def _blur_axis(plane: torch.Tensor, k: list[float], dim: int) -> torch.Tensor:
+    """Convolve a (1, 1, H, W) plane with the 1-D kernel ``k`` along ``dim`` (2 = rows, 3 = columns)."""
+    pad = len(k) // 2
     # Reflection needs a pad smaller than the side; tiny images fall back to replication.
-    mode = "reflect" if min(x.shape[-2:]) > pad else "replicate"
-    x = F.conv2d(F.pad(x, (pad, pad, 0, 0), mode=mode), k.view(1, 1, 1, size).repeat(c, 1, 1, 1), groups=c)
-    return F.conv2d(F.pad(x, (0, 0, pad, pad), mode=mode), k.view(1, 1, size, 1).repeat(c, 1, 1, 1), groups=c)
+    mode = "reflect" if plane.shape[dim] > pad else "replicate"
+    padded = F.pad(plane, (pad, pad, 0, 0) if dim == 3 else (0, 0, pad, pad), mode=mode)
+    n = plane.shape[dim]
+    out = padded.narrow(dim, 0, n) * k[0]
+    for i in range(1, len(k)):
+        out.add_(padded.narrow(dim, i, n), alpha=k[i])
+    return out
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float, size: int = KERNEL_SIZE) -> torch.Tensor:
+    """Separable Gaussian blur of (B, C, H, W) with reflected borders (no dark edge).
+
+    Shifted sums over one plane at a time, so a 12-megapixel gradient needs only a few extra
+    planes of memory (a grouped conv2d would unfold the image ``size`` times over on the CPU).
+    """
+    r = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
+    k = torch.exp(-(r**2) / (2 * sigma**2))
+    k = (k / k.sum()).tolist()
+    h, w = x.shape[-2:]
+    planes = [_blur_axis(_blur_axis(p.view(1, 1, h, w), k, 3), k, 2) for p in x.reshape(-1, h, w)]
+    return torch.cat(planes).view(x.shape)
 
 
 def cascade_smooth(grad: torch.Tensor, progress: float) -> torch.Tensor:
     """Mean of three blurs (sigma x 0.5, 1, 2), sigma ramping from SIGMA_START to SIGMA_END as progress goes 0 -> 1."""
     sigma = SIGMA_START + (SIGMA_END - SIGMA_START) * min(max(progress, 0.0), 1.0)
-    return sum(gaussian_blur(grad, sigma * f) for f in (0.5, 1.0, 2.0)) / 3.0
+    out = gaussian_blur(grad, sigma * 0.5)
+    out.add_(gaussian_blur(grad, sigma)).add_(gaussian_blur(grad, sigma * 2.0))
+    return out.div_(3.0)
 
 
 def laplacian_normalize(grad: torch.Tensor, levels: int = LAPLACIAN_LEVELS) -> torch.Tensor:
