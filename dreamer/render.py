@@ -97,8 +97,10 @@ class Dreamer:
 
         This is the dream alone: ``dream`` applies keep-colours, strength and the mask afterwards.
         """
-        model, default_objective, _ = self.objective(config)
-        objective = objective or default_objective
+        if objective is None:
+            model, objective, _ = self.objective(config)
+        else:
+            model = self.model(config.model, config.weights)
         seed = config.seed if config.seed is not None else secrets.randbits(63)
         generator = torch.Generator().manual_seed(seed)
         image = image.to(model.device, torch.float32).clone()
@@ -129,11 +131,16 @@ class Dreamer:
         image: ImageLike,
         config: DreamConfig | None = None,
         *,
+        objective: Objective | None = None,
         progress: bool = True,
         callback: Callback | None = None,
         **options: Any,
     ) -> Image.Image:
-        """Dream a photo (path, PIL image or tensor); knobs as a DreamConfig or keywords."""
+        """Dream a photo (path, PIL image or tensor); knobs as a DreamConfig or keywords.
+
+        ``objective`` (e.g. ``layer("blocks.4") - layer("blocks.2")``) replaces the one the config's
+        layers and guide describe; its name is recorded in the metadata.
+        """
         config = (config or DreamConfig()).replace(**options) if options else (config or DreamConfig())
         if config.seed is None:
             config = config.replace(seed=secrets.randbits(63))
@@ -145,12 +152,19 @@ class Dreamer:
         # The original at the output size: what keep-colours, strength and the mask blend with.
         reference = src if config.resize_back else work
         mask = load_mask(config.mask, (reference.height, reference.width)) if config.mask else None
-        out = to_pil(self.dream_tensor(to_tensor(work), config, progress=progress, callback=callback))
+        dreamed = self.dream_tensor(to_tensor(work), config, objective=objective, progress=progress, callback=callback)
+        out = to_pil(dreamed)
         if out.size != reference.size:
             out = out.resize(reference.size, Image.Resampling.LANCZOS)
         if config.keep_colors or config.strength < 1.0 or mask is not None:
-            options = {"keep_colors": config.keep_colors, "strength": config.strength, "mask": mask}
-            out = to_pil(finish(to_tensor(out), to_tensor(reference), **options))
+            blended = finish(
+                to_tensor(out),
+                to_tensor(reference),
+                keep_colors=config.keep_colors,
+                strength=config.strength,
+                mask=mask,
+            )
+            out = to_pil(blended)
         model = self.model(config.model, config.weights)
         out.info["dreamer"] = {
             **self.resolved(config).to_dict(),
@@ -160,6 +174,8 @@ class Dreamer:
             "input": loaded.path.name if loaded.path else None,
             "seconds": round(time.perf_counter() - started, 2),
         }
+        if objective is not None:
+            out.info["dreamer"]["objective"] = objective.name
         if loaded.alpha is not None:
             out.info["dreamer_alpha"] = loaded.alpha
         return out

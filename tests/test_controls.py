@@ -327,3 +327,10 @@ def test_tiled_step_rolls_the_whole_image(random_model) -> None:
         y, x = divmod(int(whole[0, 0].argmax()), 160)
         shifts.add((y, x))
     assert len(shifts) > 4 and max(max(s) for s in shifts) > 32
+
+
+def test_dream_takes_a_composed_objective_and_records_its_name(random_dreamer, cat_image) -> None:
+    objective = layer("blocks.4") - 0.5 * layer("blocks.2") + neuron("blocks.3", 2)
+    out = random_dreamer.dream(cat_image, objective=objective, **FAST)
+    assert out.info["dreamer"]["objective"] == objective.name
+    assert out.tobytes() != random_dreamer.dream(cat_image, **FAST).tobytes()
