@@ -334,3 +334,11 @@ def test_dream_takes_a_composed_objective_and_records_its_name(random_dreamer, c
     out = random_dreamer.dream(cat_image, objective=objective, **FAST)
     assert out.info["dreamer"]["objective"] == objective.name
     assert out.tobytes() != random_dreamer.dream(cat_image, **FAST).tobytes()
+
+
+def test_small_octaves_run_untiled_and_large_ones_tiled() -> None:
+    from dreamer.octaves import AUTO_TILE, auto_tile
+
+    assert auto_tile(768, 1024, 0) == 0 and auto_tile(1024, 1024, 0) == 0  # the default work size: whole
+    assert auto_tile(1100, 1100, 0) == AUTO_TILE and auto_tile(3000, 4000, 0) == AUTO_TILE
+    assert auto_tile(300, 400, 128) == 128  # an explicit tile is kept
