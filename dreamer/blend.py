@@ -11,6 +11,7 @@ import os
 import torch
 from PIL import Image, ImageFilter
 
+from dreamer.errors import DreamerError
 from dreamer.images import load_image, to_tensor
 
 # BT.601 full-range RGB -> YCbCr (the JPEG convention), rows Y, Cb, Cr; chroma is centred on 0.5.
@@ -41,7 +42,10 @@ def with_original_colors(dream: torch.Tensor, original: torch.Tensor) -> torch.T
 
 def load_mask(path: str | os.PathLike[str], size: tuple[int, int]) -> torch.Tensor:
     """A grayscale mask file -> (1, 1, H, W) weights in [0, 1] at ``size`` (h, w), edges feathered."""
-    loaded = load_image(path)
+    try:
+        loaded = load_image(path)
+    except DreamerError as exc:
+        raise DreamerError(f"--mask {exc}") from None
     im = loaded.rgb.convert("L")
     if loaded.alpha is not None:  # transparent counts as dark
         im = Image.composite(im, Image.new("L", im.size, 0), loaded.alpha)

@@ -63,7 +63,10 @@ class Dreamer:
     def guide_objective(self, model: DreamModel, path: str, layer_name: str) -> Objective:
         """The guide objective: the guide image's features at ``layer_name``, computed once."""
         model.check_layer(layer_name)
-        im = load_image(path).rgb
+        try:
+            im = load_image(path).rgb
+        except DreamerError as exc:
+            raise DreamerError(f"--guide {exc}") from None
         size = fit_max_side(im.size, GUIDE_SIDE)
         im = im if size == im.size else im.resize(size, Image.Resampling.LANCZOS)
         with LayerHooks(model, [layer_name]) as run, torch.no_grad():

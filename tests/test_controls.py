@@ -150,7 +150,7 @@ def test_guide_render_records_paths_and_layer(random_dreamer, cat_image, tmp_pat
 def test_unreadable_guide_is_a_one_line_error(random_dreamer, cat_image, tmp_path: Path) -> None:
     bad = tmp_path / "guide.jpg"
     bad.write_text("not an image")
-    with pytest.raises(DreamerError, match="guide.jpg: not an image"):
+    with pytest.raises(DreamerError, match="--guide .*guide.jpg: not an image"):
         random_dreamer.dream(cat_image, guide=str(bad), **FAST)
 
 
@@ -238,7 +238,8 @@ def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat:
     out = tmp_path / "o.png"
     result = CliRunner().invoke(cli, ["render", str(cat), "-o", str(out), "--mask", str(bad), "-q"])
     assert result.exit_code == 1
-    assert "mask.png" in result.output and len(result.output.strip().splitlines()) == 1
+    assert "--mask" in result.output and "mask.png" in result.output
+    assert len(result.output.strip().splitlines()) == 1
     assert not out.exists()
 
 
