@@ -27,6 +27,7 @@ _EXPORTS = {
     "channel": "dreamer.objectives",
     "neuron": "dreamer.objectives",
     "class_logit": "dreamer.objectives",
+    "guide": "dreamer.objectives",
     "load_image": "dreamer.images",
     "read_metadata": "dreamer.images",
     "sample_path": "dreamer.samples",

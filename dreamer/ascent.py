@@ -1,6 +1,9 @@
-"""One gradient-ascent step on the image: jitter, gradient (by tiles if large), normalise, step.
+"""One gradient-ascent step on the image: roll, gradient (by tiles if large), shape, normalise, step.
 
-The image is the only thing with a gradient; it is updated and clamped in place.
+The image is the only thing with a gradient; it is updated and clamped in place. Large images
+are done in tiles: the whole image is rolled by a random shift, each tile's gradient is computed
+on its own, the roll is undone and the gradient is shaped and normalised once for the whole
+image, so tile borders land somewhere new every step and leave no seams.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from collections.abc import Callable
 import torch
 
 from dreamer.objectives import Acts, Objective
+from dreamer.smoothing import smooth_gradient
 
 Run = Callable[[torch.Tensor], Acts]  # image batch in [0, 1] -> activations (a LayerHooks)
 
@@ -23,10 +27,15 @@ def tile_boxes(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
     return [(ys[i], ys[i + 1], xs[j], xs[j + 1]) for i in range(ny) for j in range(nx)]
 
 
+def is_tiled(h: int, w: int, tile: int) -> bool:
+    """Whether an (h, w) image is split into tiles of side ``tile`` (0 = never)."""
+    return bool(tile) and (h > tile or w > tile)
+
+
 def image_gradient(run: Run, objective: Objective, image: torch.Tensor, tile: int = 0) -> tuple[torch.Tensor, float]:
     """d(objective)/d(image), computed whole or tile by tile; returns (gradient, mean score)."""
     h, w = image.shape[-2:]
-    boxes = tile_boxes(h, w, tile) if tile and (h > tile or w > tile) else [(0, h, 0, w)]
+    boxes = tile_boxes(h, w, tile) if is_tiled(h, w, tile) else [(0, h, 0, w)]
     grad = torch.empty_like(image)
     total = 0.0
     for y0, y1, x0, x1 in boxes:
@@ -54,14 +63,25 @@ def ascent_step(
     generator: torch.Generator,
     normalize: str = "mean",
     tile: int = 0,
+    smooth: str = "none",
+    progress: float = 0.0,
 ) -> float:
-    """Move ``image`` (B, 3, H, W) in place up the objective's gradient; returns the score."""
-    # Random roll over height and width, so tile borders and padding never sit still.
-    dy, dx = (
-        torch.randint(-jitter, jitter + 1, (2,), generator=generator) if jitter else torch.zeros(2, dtype=torch.long)
-    ).tolist()
+    """Move ``image`` (B, 3, H, W) in place up the objective's gradient; returns the score.
+
+    ``progress`` (0 to 1) is the step's place in its octave; the Gaussian smoothing ramps with it.
+    """
+    h, w = image.shape[-2:]
+    if is_tiled(h, w, tile):
+        # Roll anywhere over the whole image, so tile borders never sit in the same place twice.
+        dy = int(torch.randint(0, h, (1,), generator=generator))
+        dx = int(torch.randint(0, w, (1,), generator=generator))
+    elif jitter:
+        dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
+    else:
+        dy = dx = 0
     rolled = image.roll((dy, dx), dims=(2, 3))
     grad, score = image_gradient(run, objective, rolled, tile)
-    grad = normalize_gradient(grad.roll((-dy, -dx), dims=(2, 3)), normalize)
+    grad = smooth_gradient(grad.roll((-dy, -dx), dims=(2, 3)), smooth, progress)
+    grad = normalize_gradient(grad, normalize)
     image.add_(grad, alpha=step_size).clamp_(0.0, 1.0)
     return score

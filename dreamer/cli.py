@@ -16,13 +16,14 @@ from typing import Any
 import click
 
 from dreamer import __version__
-from dreamer.config import DreamConfig
+from dreamer.config import SMOOTH_CHOICES, DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
 
 _DEFAULTS = DreamConfig()
 LAYER_HELP = (
     "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
-    "-l 'blocks.4[3,17,40-47]', -l blocks.2:-1 (negative weight suppresses). Default: the model's dream layer."
+    "-l 'blocks.4[3,17,40-47]', -l blocks.2:-1 (negative weight suppresses), one neuron: "
+    "-l 'blocks.4[7]@center' or 'blocks.4[7]@Y,X'. Default: the model's dream layer."
 )
 
 
@@ -81,6 +82,22 @@ def _render_options(f: Any) -> Any:
         click.option(
             "--resize-back/--no-resize-back", default=None, help="Return the dream at the input's size. [default: on]"
         ),
+        click.option(
+            "--guide",
+            type=click.Path(),
+            help="Guide image: grow its textures and objects (the default layer objective is replaced).",
+        ),
+        click.option("--guide-layer", help="Layer the guide is matched at. [default: the model's dream layer]"),
+        click.option(
+            "--smooth",
+            type=click.Choice(SMOOTH_CHOICES),
+            help=f"Gradient shaping: Gaussian sigma cascade or Laplacian pyramid. [default: {d.smooth}]",
+        ),
+        click.option(
+            "--keep-colors/--no-keep-colors", default=None, help="Dream luminance only; keep the photo's colours."
+        ),
+        click.option("--strength", type=float, help=f"Blend with the original, 0 to 1. [default: {d.strength}]"),
+        click.option("--mask", type=click.Path(), help="Grayscale image: dream only where it is light (soft edges)."),
     ]
     for option in reversed(options):
         f = option(f)

@@ -8,6 +8,8 @@ from typing import Any
 
 from dreamer.errors import DreamerError
 
+SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.smoothing
+
 
 @dataclass(frozen=True)
 class DreamConfig:
@@ -27,6 +29,12 @@ class DreamConfig:
     tile: int = 0  # tile size in pixels; 0 = automatic (tiles only for large octaves)
     device: str = "auto"
     resize_back: bool = True  # return the dream at the input's size
+    guide: str | None = None  # guide image path: grow its features (replaces the default layer objective)
+    guide_layer: str | None = None  # layer the guide is matched at; None = the model's dream layer
+    smooth: str = "gaussian"  # gradient shaping: "none", "gaussian" (sigma cascade) or "laplacian" (pyramid)
+    keep_colors: bool = False  # dream the luminance only, keep the photo's chroma (YCbCr)
+    strength: float = 1.0  # blend of the dream with the original: 0 = original, 1 = full dream
+    mask: str | None = None  # grayscale mask path: dream only where it is light
 
     def __post_init__(self) -> None:
         """Reject values no render can use, naming the option."""
@@ -39,6 +47,8 @@ class DreamConfig:
             (self.normalize in ("mean", "std"), "normalize", "must be 'mean' or 'std'"),
             (self.max_side >= 16, "max-side", "must be at least 16"),
             (self.tile == 0 or self.tile >= 64, "tile", "must be 0 (automatic) or at least 64"),
+            (self.smooth in SMOOTH_CHOICES, "smooth", f"must be one of {', '.join(SMOOTH_CHOICES)}"),
+            (0.0 <= self.strength <= 1.0, "strength", "must be between 0 and 1"),
         )
         for ok, name, why in checks:
             if not ok:

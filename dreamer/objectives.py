@@ -6,7 +6,7 @@ declare the layers they read, so only those get hooks, and they compose::
 
     obj = layer("blocks.4") + 0.5 * channel("blocks.3", 7) - layer("blocks.2")
 
-The CLI spelling of the same thing is ``LAYER[CHANNELS][:WEIGHT]`` (see ``parse_spec``).
+The CLI spelling of the same thing is ``LAYER[CHANNELS][@POSITION][:WEIGHT]`` (see ``parse_spec``).
 """
 
 from __future__ import annotations
@@ -96,9 +96,33 @@ def neuron(name: str, c: int, y: int | None = None, x: int | None = None) -> Obj
     def fn(acts: Acts) -> torch.Tensor:
         act = _pick_channels(acts[name], name, [c]).float()[:, 0]
         h, w = act.shape[-2:]
-        return act[:, h // 2 if y is None else y, w // 2 if x is None else x]
+        yy, xx = h // 2 if y is None else y, w // 2 if x is None else x
+        if not (0 <= yy < h and 0 <= xx < w):
+            raise DreamerError(f"--layer {name}[{c}]@{yy},{xx}: position outside the layer's {h}x{w} grid here")
+        return act[:, yy, xx]
 
     return Objective(fn, [name], f"{name}:{c}@{y},{x}")
+
+
+def guide(name: str, features: torch.Tensor) -> Objective:
+    """Pull each position toward the guide's best-matching feature vector (the original's guide objective).
+
+    ``features`` are the guide image's activations at ``name``, (C, H, W) or (1, C, H, W). For every
+    position of the dream, the guide vector with the largest dot product is chosen (held fixed for
+    the step) and the dot product with it is maximised, so the gradient at that position is that
+    guide vector, as in the original notebook.
+    """
+    guide_vectors = features.detach().float().reshape(features.shape[-3], -1)  # (C, M)
+
+    def fn(acts: Acts) -> torch.Tensor:
+        act = acts[name].float().flatten(2)  # (B, C, N)
+        g = guide_vectors.to(act.device)
+        with torch.no_grad():
+            best = torch.einsum("bcn,cm->bnm", act, g).argmax(-1)  # (B, N): best guide position per dream position
+        matched = g.t()[best]  # (B, N, C)
+        return (act.transpose(1, 2) * matched).sum(-1).mean(1)
+
+    return Objective(fn, [name], f"guide({name})")
 
 
 def class_logit(index: int) -> Objective:
@@ -113,12 +137,13 @@ def class_logit(index: int) -> Objective:
 _SPEC = re.compile(
     r"^\s*(?P<neg>-)?(?P<layer>[A-Za-z_][\w.]*)"
     r"(?:\[(?P<ch>[^\]]*)\])?"
+    r"(?:@(?P<pos>[^:]*))?"
     r"(?::(?P<w>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))?\s*$"
 )
 
 SPEC_HELP = (
     "LAYER[CHANNELS][:WEIGHT], e.g. blocks.4, blocks.3:0.5, blocks.4[3,17,40-47], "
-    "blocks.2:-1 (a negative weight suppresses)"
+    "blocks.2:-1 or -blocks.2 (a negative weight suppresses); one neuron: LAYER[C]@center or LAYER[C]@Y,X"
 )
 
 
@@ -140,16 +165,30 @@ def parse_channels(text: str, option: str = "--channels") -> list[int]:
     return list(dict.fromkeys(out))
 
 
+def _parse_neuron(text: str, name: str, chans: list[int] | None, pos: str) -> Objective:
+    """``LAYER[C]@center`` or ``LAYER[C]@Y,X`` -> a neuron objective."""
+    if chans is None or len(chans) != 1:
+        raise DreamerError(f"--layer {text}: a neuron needs exactly one channel, e.g. {name}[7]@center")
+    if pos.strip() == "center":
+        return neuron(name, chans[0])
+    m = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", pos)
+    if not m:
+        raise DreamerError(f"--layer {text}: bad neuron position {pos!r} (use @center or @Y,X)")
+    return neuron(name, chans[0], int(m.group(1)), int(m.group(2)))
+
+
 def parse_spec(text: str) -> Objective:
-    """One ``LAYER[CHANNELS][:WEIGHT]`` spec -> weighted layer objective."""
+    """One ``LAYER[CHANNELS][@POSITION][:WEIGHT]`` spec -> weighted layer or neuron objective."""
     m = _SPEC.match(text)
     if not m:
         raise DreamerError(f"--layer: cannot read {text!r}; expected {SPEC_HELP}")
     weight = float(m.group("w")) if m.group("w") else 1.0
     if m.group("neg"):
         weight = -weight
+    name = m.group("layer")
     chans = parse_channels(m.group("ch"), f"--layer {text}") if m.group("ch") is not None else None
-    obj = layer(m.group("layer"), chans)
+    pos = m.group("pos")
+    obj = layer(name, chans) if pos is None else _parse_neuron(text, name, chans, pos)
     return obj if weight == 1.0 else weight * obj
 
 

@@ -15,7 +15,7 @@ from dreamer.objectives import Objective
 
 MIN_SIDE = 32  # the smallest octave the networks still see structure in
 AUTO_TILE = 512  # tile size used automatically for large octaves
-AUTO_TILE_PIXELS = 1536 * 1536  # octaves above this area are tiled (keeps memory to a few GB)
+AUTO_TILE_PIXELS = 1024 * 1024  # octaves above this area are tiled: untiled lite0 needs about 1.7 GB per megapixel
 
 StepCallback = Callable[[int, int, torch.Tensor, float], None]
 
@@ -72,6 +72,8 @@ def dream_octaves(
                 generator=generator,
                 normalize=config.normalize,
                 tile=tile,
+                smooth=config.smooth,
+                progress=step / max(config.steps - 1, 1),
             )
             if on_step is not None:
                 on_step(octave, step, dreamed, score)

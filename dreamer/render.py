@@ -18,13 +18,16 @@ import torch
 from PIL import Image
 
 from dreamer import __version__
+from dreamer.blend import finish, load_mask
 from dreamer.config import DreamConfig
-from dreamer.errors import DreamerWarning
+from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.hooks import LayerHooks
-from dreamer.images import LoadedImage, as_loaded, fit_max_side, resize, save_image, to_pil, to_tensor
+from dreamer.images import LoadedImage, as_loaded, fit_max_side, load_image, resize, save_image, to_pil, to_tensor
 from dreamer.models import DreamModel, get_model
-from dreamer.objectives import Objective, parse_specs
+from dreamer.objectives import Objective, guide, parse_specs
 from dreamer.octaves import MIN_SIDE, dream_octaves
+
+GUIDE_SIDE = 512  # the guide image's longer side when its features are computed (once per render)
 
 ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
 Callback = Callable[[int, int, Image.Image], None]  # (octave, step, current image)
@@ -48,14 +51,41 @@ class Dreamer:
             self._models[key] = get_model(name, weights=weights, device=self.device)
         return self._models[key]
 
+    def resolved(self, config: DreamConfig) -> DreamConfig:
+        """The config with the model's defaults filled in: layer specs and the guide layer."""
+        model = self.model(config.model, config.weights)
+        if config.guide:  # a guide replaces the default layer objective; explicit layers add to it
+            if not (config.guide_layer or model.spec.dream_layers):
+                raise DreamerError(f"--guide-layer: {model.name} has no default dream layer; name one")
+            return config.replace(guide_layer=config.guide_layer or model.spec.dream_layers[0])
+        return config.replace(layers=config.layers or model.spec.dream_layers[:1])
+
+    def guide_objective(self, model: DreamModel, path: str, layer_name: str) -> Objective:
+        """The guide objective: the guide image's features at ``layer_name``, computed once."""
+        model.check_layer(layer_name)
+        try:
+            im = load_image(path).rgb
+        except DreamerError as exc:
+            raise DreamerError(f"--guide {exc}") from None
+        size = fit_max_side(im.size, GUIDE_SIDE)
+        im = im if size == im.size else im.resize(size, Image.Resampling.LANCZOS)
+        with LayerHooks(model, [layer_name]) as run, torch.no_grad():
+            features = run(to_tensor(im).to(model.device))[layer_name]
+        return guide(layer_name, features[0])
+
     def objective(self, config: DreamConfig) -> tuple[DreamModel, Objective, tuple[str, ...]]:
         """The model, the objective and the resolved layer specs for a config."""
         model = self.model(config.model, config.weights)
-        specs = config.layers or model.spec.dream_layers[:1]
-        objective = parse_specs(specs)
+        config = self.resolved(config)
+        if not config.guide:
+            objective = parse_specs(config.layers)  # no layers at all is an error naming --layer
+        else:
+            objective = self.guide_objective(model, config.guide, config.guide_layer)
+            if config.layers:
+                objective = parse_specs(config.layers) + objective
         for name in objective.layers:
             model.check_layer(name)
-        return model, objective, tuple(specs)
+        return model, objective, config.layers
 
     def dream_tensor(
         self,
@@ -66,9 +96,14 @@ class Dreamer:
         progress: bool = True,
         callback: Callback | None = None,
     ) -> torch.Tensor:
-        """Dream an RGB [0, 1] tensor (1, 3, H, W) at its own size; returns a new tensor."""
-        model, default_objective, _ = self.objective(config)
-        objective = objective or default_objective
+        """Dream an RGB [0, 1] tensor (1, 3, H, W) at its own size; returns a new tensor.
+
+        This is the dream alone: ``dream`` applies keep-colours, strength and the mask afterwards.
+        """
+        if objective is None:
+            model, objective, _ = self.objective(config)
+        else:
+            model = self.model(config.model, config.weights)
         seed = config.seed if config.seed is not None else secrets.randbits(63)
         generator = torch.Generator().manual_seed(seed)
         image = image.to(model.device, torch.float32).clone()
@@ -99,6 +134,7 @@ class Dreamer:
         image: ImageLike,
         config: DreamConfig | None = None,
         *,
+        objective: Objective | None = None,
         progress: bool = True,
         callback: Callback | None = None,
         metadata: dict[str, Any] | None = None,
@@ -106,7 +142,9 @@ class Dreamer:
     ) -> Image.Image:
         """Dream a photo (path, PIL image or tensor); knobs as a DreamConfig or keywords.
 
-        ``metadata`` adds provenance (e.g. the style name) to what the PNG records.
+        ``objective`` (e.g. ``layer("blocks.4") - layer("blocks.2")``) replaces the one the config's
+        layers and guide describe; its name is recorded in the metadata. ``metadata`` adds
+        provenance (e.g. the style name) to what the PNG records.
         """
         config = (config or DreamConfig()).replace(**options) if options else (config or DreamConfig())
         if config.seed is None:
@@ -116,13 +154,25 @@ class Dreamer:
         src = loaded.rgb
         work_w, work_h = fit_max_side(src.size, config.max_side)
         work = src if (work_w, work_h) == src.size else src.resize((work_w, work_h), Image.Resampling.LANCZOS)
-        out = to_pil(self.dream_tensor(to_tensor(work), config, progress=progress, callback=callback))
-        if config.resize_back and out.size != src.size:
-            out = out.resize(src.size, Image.Resampling.LANCZOS)
-        _, _, layers = self.objective(config)
+        # The original at the output size: what keep-colours, strength and the mask blend with.
+        reference = src if config.resize_back else work
+        mask = load_mask(config.mask, (reference.height, reference.width)) if config.mask else None
+        dreamed = self.dream_tensor(to_tensor(work), config, objective=objective, progress=progress, callback=callback)
+        out = to_pil(dreamed)
+        if out.size != reference.size:
+            out = out.resize(reference.size, Image.Resampling.LANCZOS)
+        if config.keep_colors or config.strength < 1.0 or mask is not None:
+            blended = finish(
+                to_tensor(out),
+                to_tensor(reference),
+                keep_colors=config.keep_colors,
+                strength=config.strength,
+                mask=mask,
+            )
+            out = to_pil(blended)
         model = self.model(config.model, config.weights)
         out.info["dreamer"] = {
-            **config.replace(layers=layers).to_dict(),
+            **self.resolved(config).to_dict(),
             "weights_name": model.weights,
             "dreamer_version": __version__,
             "device": str(model.device),
@@ -130,6 +180,8 @@ class Dreamer:
             "seconds": round(time.perf_counter() - started, 2),
             **(metadata or {}),
         }
+        if objective is not None:
+            out.info["dreamer"]["objective"] = objective.name
         if loaded.alpha is not None:
             out.info["dreamer_alpha"] = loaded.alpha
         return out

@@ -168,13 +168,16 @@ def test_index_page_shows_every_thumbnail_in_headless_chromium(photos: Path, tmp
         import urllib.request
 
         expression = (
-            "document.readyState === 'complete' ? JSON.stringify(Array.from(document.images)"
+            "document.readyState === 'complete' && document.images.length ? JSON.stringify(Array.from(document.images)"
             ".map(i => i.complete && i.naturalWidth > 0)) : null"
         )
         loaded = None
         while time.time() < deadline and loaded is None:
             pages = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
-            page = next(p for p in pages if p["type"] == "page")
+            page = next((p for p in pages if p["type"] == "page" and p["url"].endswith("index.html")), None)
+            if page is None:  # still opening the file
+                time.sleep(0.2)
+                continue
             ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=10)
             ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate", "params": {"expression": expression}}))
             value = json.loads(ws.recv())["result"]["result"].get("value")
