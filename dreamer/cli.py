@@ -7,6 +7,7 @@ heavy is imported at module level, so ``dreamer --help`` answers without loading
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 import warnings
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from dreamer import __version__
-from dreamer.config import DreamConfig
+from dreamer.config import ZOOM_CONFIG, DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
 
 _DEFAULTS = DreamConfig()
@@ -53,9 +54,8 @@ def cli() -> None:
     """DeepDream and feature visualisation: make a network's features visible in your photos."""
 
 
-def _render_options(f: Any) -> Any:
-    """The options every dreaming command shares; each maps to a DreamConfig field."""
-    d = _DEFAULTS
+def _render_options(f: Any, d: DreamConfig = _DEFAULTS) -> Any:
+    """The options every dreaming command shares; each maps to a DreamConfig field (help shows ``d``'s defaults)."""
     options = [
         click.option("--model", help=f"Model: lite0 (bundled, offline) or a torchvision name. [default: {d.model}]"),
         click.option("--weights", type=click.Path(), help="State-dict file to load into --model (weights_only)."),
@@ -153,6 +153,84 @@ def info(image: Path, as_json: bool) -> None:
     width = max(map(len, meta))
     for key in sorted(meta):
         click.echo(f"{key:<{width}}  {meta[key]}")
+
+
+@cli.command(
+    help=(
+        "The infinite zoom: dream PHOTO, zoom into the dream a little, dream again, FRAMES times. "
+        "Frames are written to a folder as they finish; an interrupted run resumes from the last one. "
+        "Each frame gets a lighter dream than render's (see the defaults below); --max-side is the frame size."
+    )
+)
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--frames", default=60, show_default=True, type=click.IntRange(1), help="Number of frames.")
+@click.option("--zoom", "zoom_factor", default=1.04, show_default=True, type=float, help="Zoom in per frame.")
+@click.option(
+    "--rotate", default=0.0, show_default=True, type=float, help="Rotation per frame, degrees (+ = clockwise)."
+)
+@click.option("--pan", default="0,0", show_default=True, help="Move the view per frame: DX,DY in pixels.")
+@click.option("--fps", default=24.0, show_default=True, type=float, help="Frames per second of the GIF or MP4.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="dream.gif, dream.mp4 (needs imageio-ffmpeg) or a folder for the frames only. [default: PHOTO_zoom.gif]",
+)
+@click.option(
+    "--frames-dir",
+    type=click.Path(path_type=Path),
+    help="Where frames go (and a resume looks). [default: the folder -o names, else OUTPUT_frames/]",
+)
+@functools.partial(_render_options, d=ZOOM_CONFIG)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+def zoom(
+    photo: Path,
+    frames: int,
+    zoom_factor: float,
+    rotate: float,
+    pan: str,
+    fps: float,
+    output: Path | None,
+    frames_dir: Path | None,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """Render a zoom animation (the help text is set above, with the zoom defaults)."""
+    from dreamer.animate import assemble, check_output, finished_frames, parse_pan, recorded_seed, render_zoom
+    from dreamer.images import default_output_path, load_image
+    from dreamer.render import Dreamer
+
+    shift = parse_pan(pan)
+    config = build_config(ZOOM_CONFIG, params)
+    load_image(photo)  # a bad photo fails here, before any folder is made
+    output = output or default_output_path(photo, "_zoom", ".gif")
+    kind = check_output(output)
+    folder = frames_dir or (output if kind == "frames" else output.with_name(f"{output.stem}_frames"))
+    try:
+        paths = render_zoom(
+            photo,
+            folder,
+            frames,
+            zoom=zoom_factor,
+            rotate=rotate,
+            pan=shift,
+            config=config,
+            dreamer=Dreamer(config.device),
+            progress=not quiet,
+        )
+    except KeyboardInterrupt:
+        kept = len(finished_frames(folder))
+        click.echo(f"interrupted: {kept} frames kept in {folder}; run the same command again to resume", err=True)
+        click.get_current_context().exit(130)
+    if kind != "frames":
+        assemble(paths, output, fps)
+    if not quiet:
+        where = (
+            f"{output} ({len(paths)} frames, kept in {folder})"
+            if kind != "frames"
+            else f"{len(paths)} frames in {folder}"
+        )
+        click.echo(f"wrote {where}  (seed {recorded_seed(folder)})")
 
 
 def main() -> None:
