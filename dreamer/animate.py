@@ -80,6 +80,16 @@ def frame_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(2, w - w % 2), max(2, h - h % 2)
 
 
+def _check_motion(frames: int, zoom: float, rotate: float) -> None:
+    """Reject a frame count, zoom or rotation no animation can use, naming the option."""
+    if frames < 1:
+        raise DreamerError(f"--frames must be at least 1 (got {frames})")
+    if not (zoom > 0 and math.isfinite(zoom)):
+        raise DreamerError(f"--zoom must be a positive number (got {zoom!r})")
+    if not math.isfinite(rotate):
+        raise DreamerError(f"--rotate must be a finite number of degrees (got {rotate!r})")
+
+
 def zoom(
     image: ImageLike,
     frames: int = 60,
@@ -101,12 +111,9 @@ def zoom(
     defaults: ``ZOOM_CONFIG``); pass ``dreamer`` to reuse already loaded models.
     """
     config = (config or ZOOM_CONFIG).replace(**options) if options else (config or ZOOM_CONFIG)
-    if frames < 1:
-        raise DreamerError(f"--frames must be at least 1 (got {frames})")
+    _check_motion(frames, zoom, rotate)
     if not 0 <= start <= frames:
         raise DreamerError(f"start must be between 0 and --frames {frames} (got {start})")
-    if not (zoom > 0 and math.isfinite(zoom)):
-        raise DreamerError(f"--zoom must be a positive number (got {zoom!r})")
     seed = config.seed if config.seed is not None else secrets.randbits(63)
     dreamer = dreamer or Dreamer(config.device)
     rgb = as_loaded(image).rgb
@@ -196,6 +203,7 @@ def render_zoom(
     a resume without a seed reuses the recorded one, and other settings are refused.
     """
     config = (config or ZOOM_CONFIG).replace(**options) if options else (config or ZOOM_CONFIG)
+    _check_motion(frames, zoom, rotate)
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise DreamerError(f"{folder}: is a file; the frames folder must be a directory")

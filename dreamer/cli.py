@@ -166,7 +166,7 @@ def info(image: Path, as_json: bool) -> None:
 @click.option("--frames", default=60, show_default=True, type=click.IntRange(1), help="Number of frames.")
 @click.option("--zoom", "zoom_factor", default=1.04, show_default=True, type=float, help="Zoom in per frame.")
 @click.option(
-    "--rotate", default=0.0, show_default=True, type=float, help="Rotation per frame, degrees (+ = clockwise)."
+    "--rotate", default=0.0, show_default=True, type=float, help="Rotation per frame, degrees (+ = counter-clockwise)."
 )
 @click.option("--pan", default="0,0", show_default=True, help="Move the view per frame: DX,DY in pixels.")
 @click.option("--fps", default=24.0, show_default=True, type=float, help="Frames per second of the GIF or MP4.")
