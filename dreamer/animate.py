@@ -237,7 +237,9 @@ def render_zoom(
         ),
         len(done),
     ):
-        done.append(save_image(frame, folder / FRAME_NAME.format(index)))
+        # Each frame carries its settings, flat like a still's, so `dreamer info` and `--replay` read it.
+        meta = {**settings["config"], **{k: v for k, v in settings.items() if k != "config"}, "frame": index}
+        done.append(save_image(frame, folder / FRAME_NAME.format(index), metadata=meta))
     return done
 
 

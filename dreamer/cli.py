@@ -169,7 +169,13 @@ def info(image: Path, as_json: bool) -> None:
     "--rotate", default=0.0, show_default=True, type=float, help="Rotation per frame, degrees (+ = counter-clockwise)."
 )
 @click.option("--pan", default="0,0", show_default=True, help="Move the view per frame: DX,DY in pixels.")
-@click.option("--fps", default=24.0, show_default=True, type=float, help="Frames per second of the GIF or MP4.")
+@click.option(
+    "--fps",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Frames per second of the GIF or MP4.",
+)
 @click.option(
     "-o",
     "--output",
@@ -197,13 +203,12 @@ def zoom(
 ) -> None:
     """Render a zoom animation (the help text is set above, with the zoom defaults)."""
     from dreamer.animate import assemble, check_output, finished_frames, parse_pan, recorded_seed, render_zoom
-    from dreamer.images import default_output_path, load_image
     from dreamer.render import Dreamer
 
     shift = parse_pan(pan)
     config = build_config(ZOOM_CONFIG, params)
-    load_image(photo)  # a bad photo fails here, before any folder is made
-    output = output or default_output_path(photo, "_zoom", ".gif")
+    # A fixed default name (not numbered like render's), so the same command finds its frames to resume.
+    output = output or photo.with_name(f"{photo.stem}_zoom.gif")
     kind = check_output(output)
     folder = frames_dir or (output if kind == "frames" else output.with_name(f"{output.stem}_frames"))
     try:

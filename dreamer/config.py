@@ -66,4 +66,4 @@ class DreamConfig:
 
 
 # Lighter than a still: each zoom frame adds a little dream on top of the last one.
-ZOOM_CONFIG = DreamConfig(octaves=2, steps=5, step_size=0.012, max_side=320)
+ZOOM_CONFIG = DreamConfig(octaves=3, steps=5, step_size=0.012, max_side=320)

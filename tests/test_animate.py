@@ -16,9 +16,10 @@ from PIL import Image
 from dreamer.animate import MANIFEST, assemble, frame_seed, parse_pan, render_zoom, transform, zoom
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
+from dreamer.images import read_metadata
 from dreamer.samples import sample_path
 
-FAST = {"octaves": 1, "steps": 2, "jitter": 8}
+FAST = {"octaves": 1, "steps": 2, "jitter": 8, "max_side": 48}
 
 
 def _frames(folder: Path) -> list[Path]:
@@ -27,9 +28,9 @@ def _frames(folder: Path) -> list[Path]:
 
 def test_frame_count_and_size(random_dreamer, cat_image) -> None:
     frames = list(zoom(cat_image, 4, dreamer=random_dreamer, seed=0, progress=False, **FAST))
-    assert len(frames) == 4 and all(f.size == (96, 64) and f.mode == "RGB" for f in frames)
+    assert len(frames) == 4 and all(f.size == (48, 32) and f.mode == "RGB" for f in frames)
     # The frame size follows --max-side, rounded down to even numbers for video codecs.
-    small = list(zoom(cat_image, 2, dreamer=random_dreamer, seed=0, progress=False, max_side=51, **FAST))
+    small = list(zoom(cat_image, 2, dreamer=random_dreamer, seed=0, progress=False, **{**FAST, "max_side": 51}))
     assert [f.size for f in small] == [(50, 34), (50, 34)]
 
 
@@ -61,7 +62,7 @@ def test_resume_with_other_settings_is_refused(random_dreamer, cat: Path, tmp_pa
     folder = tmp_path / "frames"
     render_zoom(cat, folder, 2, dreamer=random_dreamer, seed=1, progress=False, **FAST)
     with pytest.raises(DreamerError, match=r"other settings \(steps\)"):
-        render_zoom(cat, folder, 3, dreamer=random_dreamer, seed=1, progress=False, octaves=1, steps=3, jitter=8)
+        render_zoom(cat, folder, 3, dreamer=random_dreamer, seed=1, progress=False, **{**FAST, "steps": 3})
     with pytest.raises(DreamerError, match=r"other settings \(zoom\)"):
         render_zoom(cat, folder, 3, zoom=1.1, dreamer=random_dreamer, seed=1, progress=False, **FAST)
     assert len(_frames(folder)) == 2
@@ -72,7 +73,8 @@ def test_resume_with_other_settings_is_refused(random_dreamer, cat: Path, tmp_pa
 def test_consecutive_frames_are_close_on_the_bundled_model(real_dreamer) -> None:
     def run(name: str) -> list[np.ndarray]:
         photo = Image.open(sample_path(name)).convert("RGB").resize((96, 64))
-        return [np.asarray(f, dtype=np.float32) for f in zoom(photo, 8, dreamer=real_dreamer, seed=0, progress=False)]
+        frames = zoom(photo, 5, dreamer=real_dreamer, seed=0, progress=False, octaves=2, steps=4)
+        return [np.asarray(f, dtype=np.float32) for f in frames]
 
     cat, coffee = run("chelsea"), run("coffee")
     consecutive = [np.abs(b - a).mean() for a, b in zip(cat, cat[1:], strict=False)]
@@ -168,7 +170,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     return CliRunner()
 
 
-CLI_FAST = ["--octaves", "1", "--steps", "1", "--seed", "4", "-q"]
+CLI_FAST = ["--octaves", "1", "--steps", "1", "--max-side", "48", "--seed", "4", "-q"]
 
 
 def test_cli_zoom_writes_gif_and_keeps_frames(runner: CliRunner, cat: Path, tmp_path: Path) -> None:
@@ -177,10 +179,12 @@ def test_cli_zoom_writes_gif_and_keeps_frames(runner: CliRunner, cat: Path, tmp_
     result = runner.invoke(cli, args)
     assert result.exit_code == 0, result.output
     with Image.open(out) as gif:
-        assert gif.n_frames == 3 and gif.size == (96, 64)
+        assert gif.n_frames == 3 and gif.size == (48, 32)
     assert len(_frames(tmp_path / "z_frames")) == 3
     settings = json.loads((tmp_path / "z_frames" / MANIFEST).read_text())
     assert settings["rotate"] == 1.5 and settings["pan"] == [1.0, 0.0] and settings["config"]["seed"] == 4
+    meta = read_metadata(tmp_path / "z_frames" / "frame_00002.png")
+    assert meta["frame"] == 2 and meta["zoom"] == 1.04 and meta["steps"] == 1 and meta["seed"] == 4
     # The same command again finds every frame done and only reassembles.
     first = (tmp_path / "z_frames" / "frame_00002.png").stat().st_mtime_ns
     assert runner.invoke(cli, args).exit_code == 0
@@ -208,3 +212,27 @@ def test_cli_zoom_bad_options(runner: CliRunner, cat: Path, tmp_path: Path, args
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1].startswith("Error: ") and message in result.output
     assert not list(tmp_path.glob("*_frames")) and not list(tmp_path.glob("*.gif"))
+
+
+def test_cli_zoom_interrupted_keeps_frames_and_resumes(
+    runner: CliRunner, cat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dreamer.render
+
+    real = dreamer.render.Dreamer.dream_tensor
+    calls = []
+
+    def interrupt_third(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(dreamer.render.Dreamer, "dream_tensor", interrupt_third)
+    args = ["zoom", str(cat), "--frames", "4", *CLI_FAST]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 130 and "2 frames kept" in result.output
+    assert len(_frames(tmp_path / "cat_zoom_frames")) == 2 and not (tmp_path / "cat_zoom.gif").exists()
+    result = runner.invoke(cli, args)  # the same command again: carries on from frame 2
+    assert result.exit_code == 0, result.output
+    assert len(calls) == 5 and Image.open(tmp_path / "cat_zoom.gif").n_frames == 4
