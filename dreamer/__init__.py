@@ -32,6 +32,9 @@ _EXPORTS = {
     "read_metadata": "dreamer.images",
     "sample_path": "dreamer.samples",
     "sample_names": "dreamer.samples",
+    "zoom": "dreamer.animate",
+    "render_zoom": "dreamer.animate",
+    "assemble": "dreamer.animate",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -7,6 +7,7 @@ heavy is imported at module level, so ``dreamer --help`` answers without loading
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sys
 import warnings
@@ -16,7 +17,7 @@ from typing import Any
 import click
 
 from dreamer import __version__
-from dreamer.config import SMOOTH_CHOICES, DreamConfig
+from dreamer.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
 
 _DEFAULTS = DreamConfig()
@@ -54,9 +55,8 @@ def cli() -> None:
     """DeepDream and feature visualisation: make a network's features visible in your photos."""
 
 
-def _render_options(f: Any) -> Any:
-    """The options every dreaming command shares; each maps to a DreamConfig field."""
-    d = _DEFAULTS
+def _render_options(f: Any, d: DreamConfig = _DEFAULTS) -> Any:
+    """The options every dreaming command shares; each maps to a DreamConfig field (help shows ``d``'s defaults)."""
     options = [
         click.option("--model", help=f"Model: lite0 (bundled, offline) or a torchvision name. [default: {d.model}]"),
         click.option(
@@ -104,9 +104,11 @@ def _render_options(f: Any) -> Any:
     return f
 
 
-def base_config(replay: Path | None = None, style: str | None = None) -> tuple[DreamConfig, dict[str, Any]]:
+def base_config(
+    replay: Path | None = None, style: str | None = None, start: DreamConfig = _DEFAULTS
+) -> tuple[DreamConfig, dict[str, Any]]:
     """The settings options start from: defaults, a replayed PNG's, then a style on top; plus provenance."""
-    config, provenance = DreamConfig(), {}
+    config, provenance = start, {}
     if replay:
         from dreamer.images import read_metadata
 
@@ -260,6 +262,92 @@ def gallery_command(
     if report.failed or report.missing:
         ctx = click.get_current_context()
         ctx.exit(1)
+
+
+@cli.command(
+    help=(
+        "The infinite zoom: dream PHOTO, zoom into the dream a little, dream again, FRAMES times. "
+        "Frames are written to a folder as they finish; an interrupted run resumes from the last one. "
+        "Each frame gets a lighter dream than render's (see the defaults below); --max-side is the frame size."
+    )
+)
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--frames", default=60, show_default=True, type=click.IntRange(1), help="Number of frames.")
+@click.option("--zoom", "zoom_factor", default=1.04, show_default=True, type=float, help="Zoom in per frame.")
+@click.option(
+    "--rotate", default=0.0, show_default=True, type=float, help="Rotation per frame, degrees (+ = counter-clockwise)."
+)
+@click.option("--pan", default="0,0", show_default=True, help="Move the view per frame: DX,DY in pixels.")
+@click.option(
+    "--fps",
+    default=24.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Frames per second of the GIF or MP4.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="dream.gif, dream.mp4 (needs imageio-ffmpeg) or a folder for the frames only. [default: PHOTO_zoom.gif]",
+)
+@click.option(
+    "--frames-dir",
+    type=click.Path(path_type=Path),
+    help="Where frames go (and a resume looks). [default: the folder -o names, else OUTPUT_frames/]",
+)
+@click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
+@functools.partial(_render_options, d=ZOOM_CONFIG)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+def zoom(
+    photo: Path,
+    frames: int,
+    zoom_factor: float,
+    rotate: float,
+    pan: str,
+    fps: float,
+    output: Path | None,
+    frames_dir: Path | None,
+    style: str | None,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """Render a zoom animation (the help text is set above, with the zoom defaults)."""
+    from dreamer.animate import assemble, check_output, finished_frames, parse_pan, recorded_seed, render_zoom
+    from dreamer.render import Dreamer
+
+    shift = parse_pan(pan)
+    base, _ = base_config(style=style, start=ZOOM_CONFIG)
+    config = build_config(base, params)
+    # A fixed default name (not numbered like render's), so the same command finds its frames to resume.
+    output = output or photo.with_name(f"{photo.stem}_zoom.gif")
+    kind = check_output(output)
+    folder = frames_dir or (output if kind == "frames" else output.with_name(f"{output.stem}_frames"))
+    try:
+        paths = render_zoom(
+            photo,
+            folder,
+            frames,
+            zoom=zoom_factor,
+            rotate=rotate,
+            pan=shift,
+            config=config,
+            dreamer=Dreamer(config.device),
+            progress=not quiet,
+        )
+    except KeyboardInterrupt:
+        kept = len(finished_frames(folder))
+        click.echo(f"interrupted: {kept} frames kept in {folder}; run the same command again to resume", err=True)
+        click.get_current_context().exit(130)
+    if kind != "frames":
+        assemble(paths, output, fps)
+    if not quiet:
+        where = (
+            f"{output} ({len(paths)} frames, kept in {folder})"
+            if kind != "frames"
+            else f"{len(paths)} frames in {folder}"
+        )
+        click.echo(f"wrote {where}  (seed {recorded_seed(folder)})")
 
 
 def main() -> None:

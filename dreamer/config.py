@@ -73,3 +73,7 @@ class DreamConfig:
     def replace(self, **changes: Any) -> DreamConfig:
         """A copy with some knobs changed."""
         return dataclasses.replace(self, **changes)
+
+
+# Lighter than a still: each zoom frame adds a little dream on top of the last one.
+ZOOM_CONFIG = DreamConfig(octaves=3, steps=5, step_size=0.012, max_side=320)

@@ -28,28 +28,31 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     return CliRunner()
 
 
-def commands(photo: Path, out: Path) -> dict[str, list[str]]:
+def commands(photo: Path, out: Path, good: Path) -> dict[str, list[str]]:
     """Every command that reads an image, with PHOTO in the image's place; outputs go under OUT."""
     return {
         "render": ["render", str(photo), "-o", str(out / "o.png"), *FAST],
         "gallery": ["gallery", str(photo), "-s", "classic", "-o", str(out / "g"), *FAST],
+        "zoom": ["zoom", str(photo), "--frames", "2", "-o", str(out / "z.gif"), *FAST],
+        "guide": ["render", str(good), "--guide", str(photo), "-o", str(out / "o.png"), *FAST],
+        "mask": ["render", str(good), "--mask", str(photo), "-o", str(out / "o.png"), *FAST],
     }
 
 
 BROKEN = ["text", "zip", "empty", "truncated-jpeg", "truncated-png", "directory", "missing", "bomb"]
 
 
-@pytest.mark.parametrize("command", ["render", "gallery"])
+@pytest.mark.parametrize("command", ["render", "gallery", "zoom", "guide", "mask"])
 @pytest.mark.parametrize("case", BROKEN)
 def test_broken_input_is_one_line_and_leaves_no_output(
-    runner: CliRunner, tmp_path: Path, command: str, case: str
+    runner: CliRunner, tmp_path: Path, cat: Path, command: str, case: str
 ) -> None:
     path, words = broken_files(tmp_path / "in")[case]
     if command == "gallery" and case == "directory":  # a folder is a valid gallery input: walked for images
         words = "folder holds no images"
     out = tmp_path / "out"
     out.mkdir()
-    result = runner.invoke(cli, commands(path, out)[command])
+    result = runner.invoke(cli, commands(path, out, cat)[command])
     assert result.exit_code == 1, result.output
     errors = [line for line in result.output.splitlines() if line.lower().startswith("error")]
     assert len(errors) == 1 and words in errors[0] and path.name in errors[0], result.output
