@@ -77,6 +77,11 @@ def _render_options(f: Any) -> Any:
         click.option("--tile", type=int, help="Tile size for large images; 0 = automatic. [default: 0]"),
         click.option("--device", help="auto, cpu, cuda, cuda:N or mps. [default: auto]"),
         click.option(
+            "--precision",
+            type=click.Choice(["fp32", "bf16", "fp16"]),
+            help=f"Network dtype; fp16 needs CUDA. The image and gradient stay fp32. [default: {d.precision}]",
+        ),
+        click.option(
             "--resize-back/--no-resize-back", default=None, help="Return the dream at the input's size. [default: on]"
         ),
     ]

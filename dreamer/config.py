@@ -26,6 +26,7 @@ class DreamConfig:
     max_side: int = 1024  # work size: the longer side is scaled down to this
     tile: int = 0  # tile size in pixels; 0 = automatic (tiles only for large octaves)
     device: str = "auto"
+    precision: str = "fp32"  # network dtype: fp32, bf16 (CPU and GPU) or fp16 (CUDA only); the image stays fp32
     resize_back: bool = True  # return the dream at the input's size
 
     def __post_init__(self) -> None:
@@ -39,6 +40,7 @@ class DreamConfig:
             (self.normalize in ("mean", "std"), "normalize", "must be 'mean' or 'std'"),
             (self.max_side >= 16, "max-side", "must be at least 16"),
             (self.tile == 0 or self.tile >= 64, "tile", "must be 0 (automatic) or at least 64"),
+            (self.precision in ("fp32", "bf16", "fp16"), "precision", "must be fp32, bf16 or fp16"),
         )
         for ok, name, why in checks:
             if not ok:

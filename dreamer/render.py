@@ -35,22 +35,26 @@ class Dreamer:
 
     def __init__(self, device: str | torch.device = "auto") -> None:
         self.device = device
-        self._models: dict[tuple[str, str | None], DreamModel] = {}
+        self._models: dict[tuple[str, str | None, str], DreamModel] = {}
 
     def use(self, model: DreamModel, weights: str | None = None) -> None:
         """Register an already-loaded model (e.g. your own network) under its name."""
-        self._models[(model.name, weights)] = model
+        self._models[(model.name, weights, model.precision)] = model
 
-    def model(self, name: str = "lite0", weights: str | None = None) -> DreamModel:
-        """The loaded model for ``name`` (and weights file), loading it on first use."""
-        key = (name, weights)
+    def model(self, name: str = "lite0", weights: str | None = None, precision: str = "fp32") -> DreamModel:
+        """The loaded model for ``name``, weights file and precision, loading or casting it on first use."""
+        key = (name, weights, precision)
         if key not in self._models:
-            self._models[key] = get_model(name, weights=weights, device=self.device)
+            loaded = [m for (n, w, _), m in self._models.items() if (n, w) == (name, weights)]
+            if loaded:  # the same network at another precision: cast a copy once
+                self._models[key] = loaded[0].with_precision(precision)
+            else:
+                self._models[key] = get_model(name, weights=weights, device=self.device, precision=precision)
         return self._models[key]
 
     def objective(self, config: DreamConfig) -> tuple[DreamModel, Objective, tuple[str, ...]]:
         """The model, the objective and the resolved layer specs for a config."""
-        model = self.model(config.model, config.weights)
+        model = self.model(config.model, config.weights, config.precision)
         specs = config.layers or model.spec.dream_layers[:1]
         objective = parse_specs(specs)
         for name in objective.layers:
@@ -116,7 +120,7 @@ class Dreamer:
         if config.resize_back and out.size != src.size:
             out = out.resize(src.size, Image.Resampling.LANCZOS)
         _, _, layers = self.objective(config)
-        model = self.model(config.model, config.weights)
+        model = self.model(config.model, config.weights, config.precision)
         out.info["dreamer"] = {
             **config.replace(layers=layers).to_dict(),
             "weights_name": model.weights,
