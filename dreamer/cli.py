@@ -78,8 +78,9 @@ def _render_options(f: Any) -> Any:
         click.option("--device", help="auto, cpu, cuda, cuda:N or mps. [default: auto]"),
         click.option(
             "--precision",
-            type=click.Choice(["fp32", "bf16", "fp16"]),
-            help=f"Network dtype; fp16 needs CUDA. The image and gradient stay fp32. [default: {d.precision}]",
+            type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+            help="Network dtype; auto = bf16 on CPUs with native bf16, else fp32; fp16 needs CUDA. "
+            f"The image and its gradient stay fp32. [default: {d.precision}]",
         ),
         click.option(
             "--resize-back/--no-resize-back", default=None, help="Return the dream at the input's size. [default: on]"

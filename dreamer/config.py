@@ -26,7 +26,8 @@ class DreamConfig:
     max_side: int = 1024  # work size: the longer side is scaled down to this
     tile: int = 0  # tile size in pixels; 0 = automatic (tiles only for large octaves)
     device: str = "auto"
-    precision: str = "fp32"  # network dtype: fp32, bf16 (CPU and GPU) or fp16 (CUDA only); the image stays fp32
+    # network dtype: auto (bf16 on CPUs with native bf16, else fp32), fp32, bf16, fp16 (CUDA); the image stays fp32
+    precision: str = "auto"
     resize_back: bool = True  # return the dream at the input's size
 
     def __post_init__(self) -> None:
@@ -40,7 +41,7 @@ class DreamConfig:
             (self.normalize in ("mean", "std"), "normalize", "must be 'mean' or 'std'"),
             (self.max_side >= 16, "max-side", "must be at least 16"),
             (self.tile == 0 or self.tile >= 64, "tile", "must be 0 (automatic) or at least 64"),
-            (self.precision in ("fp32", "bf16", "fp16"), "precision", "must be fp32, bf16 or fp16"),
+            (self.precision in ("auto", "fp32", "bf16", "fp16"), "precision", "must be auto, fp32, bf16 or fp16"),
         )
         for ok, name, why in checks:
             if not ok:

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from dreamer.errors import DreamerError
-from dreamer.speed import FP16_LOSS_SCALE, check_precision, fold_batchnorm
+from dreamer.speed import FP16_LOSS_SCALE, check_precision, fold_batchnorm, resolve_precision
 
 BUNDLED = "lite0"
 LOGITS = "logits"  # pseudo-layer: the network's final output
@@ -232,9 +232,9 @@ class DreamModel:
         self.spec = spec
         self.device = device
         self.weights = weights or spec.weights_name
-        self.precision = precision
-        self.dtype = check_precision(precision, device)
-        self.loss_scale = FP16_LOSS_SCALE if precision == "fp16" else 1.0
+        self.precision = resolve_precision(precision, device)
+        self.dtype = check_precision(self.precision, device)
+        self.loss_scale = FP16_LOSS_SCALE if self.precision == "fp16" else 1.0
         # Parameters never need gradients: only the image is optimised.
         net = net.eval().requires_grad_(False)
         folded = fold_batchnorm(net) if fold_bn else {}
@@ -253,6 +253,7 @@ class DreamModel:
 
     def with_precision(self, precision: str) -> DreamModel:
         """The same model at another precision: a cast copy made once (self when it already matches)."""
+        precision = resolve_precision(precision, self.device)
         if precision == self.precision:
             return self
         clone = copy.copy(self)
@@ -330,7 +331,7 @@ def get_model(
     """Build and wrap a model once: frozen, eval mode, on the chosen device and precision."""
     spec = get_spec(name)
     dev = resolve_device(device)
-    check_precision(precision, dev)  # fail before the (slow) build
+    check_precision(resolve_precision(precision, dev), dev)  # fail before the (slow) build
     if weights:
         state = read_state_dict(weights)
         net = spec.architecture()

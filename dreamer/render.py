@@ -22,9 +22,10 @@ from dreamer.config import DreamConfig
 from dreamer.errors import DreamerWarning
 from dreamer.hooks import LayerHooks
 from dreamer.images import LoadedImage, as_loaded, fit_max_side, resize, save_image, to_pil, to_tensor
-from dreamer.models import DreamModel, get_model
+from dreamer.models import DreamModel, get_model, resolve_device
 from dreamer.objectives import Objective, parse_specs
 from dreamer.octaves import MIN_SIDE, dream_octaves
+from dreamer.speed import resolve_precision
 
 ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
 Callback = Callable[[int, int, Image.Image], None]  # (octave, step, current image)
@@ -41,8 +42,9 @@ class Dreamer:
         """Register an already-loaded model (e.g. your own network) under its name."""
         self._models[(model.name, weights, model.precision)] = model
 
-    def model(self, name: str = "lite0", weights: str | None = None, precision: str = "fp32") -> DreamModel:
+    def model(self, name: str = "lite0", weights: str | None = None, precision: str = "auto") -> DreamModel:
         """The loaded model for ``name``, weights file and precision, loading or casting it on first use."""
+        precision = resolve_precision(precision, resolve_device(self.device))
         key = (name, weights, precision)
         if key not in self._models:
             loaded = [m for (n, w, _), m in self._models.items() if (n, w) == (name, weights)]
@@ -126,6 +128,7 @@ class Dreamer:
             "weights_name": model.weights,
             "dreamer_version": __version__,
             "device": str(model.device),
+            "precision_used": model.precision,
             "input": loaded.path.name if loaded.path else None,
             "seconds": round(time.perf_counter() - started, 2),
         }

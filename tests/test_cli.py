@@ -24,7 +24,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     monkeypatch.setattr(
         dreamer.render.Dreamer,
         "model",
-        lambda self, name="lite0", weights=None, precision="fp32": random_model.with_precision(precision),
+        lambda self, name="lite0", weights=None, precision="auto": random_model.with_precision(precision),
     )
     return CliRunner()
 

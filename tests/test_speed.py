@@ -16,7 +16,7 @@ from dreamer.hooks import LayerHooks
 from dreamer.lite0 import EfficientNetLite0
 from dreamer.models import DreamModel, get_spec
 from dreamer.objectives import layer
-from dreamer.speed import conv_bn_pairs, fold_batchnorm
+from dreamer.speed import check_precision, conv_bn_pairs, cpu_has_native_bf16, fold_batchnorm, resolve_precision
 
 
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -134,3 +134,12 @@ def test_fp16_off_cuda_is_a_clear_error(cat: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "Error: --precision fp16 needs a CUDA device" in result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve_precision("auto", torch.device("cuda")) == "fp32"  # not measured on GPUs: stays exact
+    assert resolve_precision("fp32", cpu) == "fp32"
+    with pytest.raises(DreamerError, match="--precision must be"):
+        check_precision("fp8", cpu)
