@@ -19,7 +19,13 @@ import torch
 from torch import nn
 
 from dreamer.errors import DreamerError
-from dreamer.speed import FP16_LOSS_SCALE, check_precision, fold_batchnorm, resolve_precision
+from dreamer.speed import (
+    FP16_LOSS_SCALE,
+    check_precision,
+    fold_batchnorm,
+    resolve_precision,
+    strided_depthwise_in_fp32,
+)
 
 BUNDLED = "lite0"
 LOGITS = "logits"  # pseudo-layer: the network's final output
@@ -239,6 +245,8 @@ class DreamModel:
         net = net.eval().requires_grad_(False)
         folded = fold_batchnorm(net) if fold_bn else {}
         self.net = net.to(device=device, dtype=self.dtype)
+        if self.dtype == torch.bfloat16 and device.type == "cpu":
+            strided_depthwise_in_fp32(self.net)  # measured: oneDNN's bf16 backward is slow for these
         self.channels_last = device.type != "mps"
         if self.channels_last:  # measured faster for convolutions on CPU and CUDA (bench/)
             self.net = self.net.to(memory_format=torch.channels_last)
@@ -260,6 +268,8 @@ class DreamModel:
         clone.precision, clone.dtype = precision, check_precision(precision, self.device)
         clone.loss_scale = FP16_LOSS_SCALE if precision == "fp16" else 1.0
         clone.net = copy.deepcopy(self.net).to(dtype=clone.dtype)
+        if clone.dtype == torch.bfloat16 and self.device.type == "cpu":
+            strided_depthwise_in_fp32(clone.net)
         clone._modules = dict(clone.net.named_modules())
         return clone
 

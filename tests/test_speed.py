@@ -143,3 +143,13 @@ def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
     assert resolve_precision("fp32", cpu) == "fp32"
     with pytest.raises(DreamerError, match="--precision must be"):
         check_precision("fp8", cpu)
+
+
+def test_strided_depthwise_convs_run_in_fp32_inside_bf16(real_model: DreamModel) -> None:
+    bf16 = real_model.with_precision("bf16")
+    conv = bf16.module("blocks.1.0.conv_dw")  # 3x3 depthwise, stride 2
+    assert isinstance(conv, nn.Conv2d) and conv.weight.dtype == torch.float32
+    assert bf16.module("blocks.1.1.conv_dw").weight.dtype == torch.bfloat16  # stride 1 stays bf16
+    with LayerHooks(bf16, ["blocks.1.0.conv_dw", "blocks.1"]) as run:
+        acts = run(torch.rand(1, 3, 64, 64))
+    assert acts["blocks.1.0.conv_dw"].dtype == torch.float32 and acts["blocks.1"].shape == (1, 24, 16, 16)
