@@ -39,7 +39,7 @@ def main() -> None:
     dreamer = Dreamer("cpu")
     loaded = load_image(args.photo)
     config = DreamConfig(seed=args.seed)
-    model, _, specs = dreamer.objective(config)  # the fp32 model: the ruler for every gain
+    model, _, specs = dreamer.objective(config.replace(precision="fp32"))  # the exact ruler for every gain
     objective = parse_specs(specs)
     for p in precisions:
         dreamer.model(config.model, config.weights, p)  # load/cast before timing
@@ -62,7 +62,7 @@ def main() -> None:
     w, h = loaded.rgb.size
     print(
         f"default render of {Path(args.photo).name} ({w}x{h}), {config.octaves} octaves x {config.steps} steps "
-        f"at {specs}, {torch.get_num_threads()} threads, {args.repeats} alternating runs"
+        f"at {specs}, {torch.get_num_threads()} threads, {args.repeats} alternating runs; gains measured in fp32"
     )
     ref = gains.get("fp32")
     for p in precisions:
