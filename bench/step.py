@@ -1,22 +1,45 @@
-"""Time one ascent step: dreamer's step against the naive loop, alternating in one run.
+"""Time one ascent step: dreamer's fast paths against the naive loop, alternating in one run.
 
 The naive step is what most public DeepDream code does: a full forward pass with a hook on
 the layer, parameters left trainable, ``loss.backward()``. Ours stops the forward at the
-layer, freezes the parameters and runs channels-last. Run: ``python bench/step.py``.
+layer, freezes the parameters, runs channels-last, folds batch-norm into the convolutions and
+(``bf16``) runs the network in bfloat16 with an fp32 image and gradient. Every variant is timed
+round-robin in the same run; medians and ratios are printed, with FLOPs per step
+(``torch.utils.flop_counter``), the achieved GFLOP/s, the machine's measured dense conv
+throughput, and each variant's gradient cosine against the exact fp32 gradient.
+
+Run: ``python bench/step.py`` (lite0 at 512 px) or ``python bench/step.py --suite``
+(lite0, googlenet and vgg16 at 512 and 1024 px; torchvision models with random weights).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from dreamer.ascent import image_gradient
 from dreamer.hooks import LayerHooks
-from dreamer.models import get_model
+from dreamer.models import TORCHVISION_LAYERS, DreamModel, get_spec
 from dreamer.objectives import layer
+from dreamer.speed import DTYPES, PRECISIONS
+
+# name -> (stop at the layer + frozen, channels-last, fold batch-norm, precision)
+VARIANTS: dict[str, tuple[bool, bool, bool, str]] = {
+    "naive": (False, False, False, "fp32"),
+    "stopped+frozen": (True, False, False, "fp32"),
+    "+channels-last": (True, True, False, "fp32"),
+    "+folded (fp32)": (True, True, True, "fp32"),
+    "+bf16": (True, True, True, "bf16"),
+    "+fp16": (True, True, True, "fp16"),
+}
+SUITE = [("lite0", 512, 10), ("lite0", 1024, 5), ("googlenet", 512, 8), ("googlenet", 1024, 4)]
+SUITE += [("vgg16", 512, 4), ("vgg16", 1024, 2)]
 
 
 def naive_gradient(
@@ -33,42 +56,147 @@ def naive_gradient(
     return x.grad
 
 
+def build(name: str, device: torch.device, variant: str) -> DreamModel:
+    """A fresh copy of the model set up as the variant wants (torchvision ones with random weights)."""
+    _, channels_last, fold, precision = VARIANTS[variant]
+    spec = get_spec(name)
+    torch.manual_seed(0)
+    net = spec.build() if name == "lite0" else spec.architecture()
+    model = DreamModel(net, spec, device, precision=precision, fold_bn=fold)
+    if not channels_last:
+        model.channels_last = False
+        model.net.to(memory_format=torch.contiguous_format)
+    if variant == "naive":
+        model.net.requires_grad_(True)  # as public code leaves it
+    return model
+
+
+def step_function(
+    model: DreamModel, variant: str, layer_name: str
+) -> tuple[Callable[[torch.Tensor], torch.Tensor], LayerHooks | None]:
+    """A function image -> gradient for the variant (ours keeps its hooks registered across steps)."""
+    if variant == "naive":
+        module = model.module(layer_name)
+        return (lambda image: naive_gradient(model.net, module, image, model.mean, model.std)), None
+    objective = layer(layer_name)
+    hooks = LayerHooks(model, objective.layers).__enter__()
+    return (lambda image: image_gradient(hooks, objective, image)[0]), hooks
+
+
+def sync(device: torch.device) -> None:
+    """Wait for queued GPU work, so timings are real."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _conv_backward_flops(grad_out_shape, _x_shape, w_shape, *args, **_kwargs) -> int:  # noqa: ANN001
+    """Conv backward FLOPs that respect groups: input and weight gradients each cost one forward conv.
+
+    torch's own formula ignores ``groups`` for the weight gradient and overcounts depthwise
+    convs by their channel count (64x on a 64-channel depthwise conv), which inflates the naive step.
+    """
+    output_mask = args[7]  # after bias, stride, padding, dilation, transposed, output_padding, groups
+    forward = 2 * math.prod(grad_out_shape) * math.prod(w_shape[1:])
+    return forward * (int(output_mask[0]) + int(output_mask[1]))
+
+
+def count_flops(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor) -> float:
+    """FLOPs of one call (convs and matmuls), with depthwise conv backward counted correctly."""
+    fix = {torch.ops.aten.convolution_backward: _conv_backward_flops}
+    with FlopCounterMode(display=False, custom_mapping=fix) as counter:
+        fn(image)
+    return float(counter.get_total_flops())
+
+
+def conv_throughput(device: torch.device, dtype: torch.dtype, seconds: float = 2.0) -> float:
+    """GFLOP/s of a dense 3x3 conv forward (256 -> 256 channels, 64x64, channels-last): the machine's ceiling."""
+    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(device, dtype, memory_format=torch.channels_last)
+    x = torch.randn(1, 256, 64, 64, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
+    flops = 2 * 256 * 256 * 9 * 64 * 64
+    times = []
+    with torch.no_grad():
+        conv(x)
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end or len(times) < 5:
+            sync(device)
+            t = time.perf_counter()
+            conv(x)
+            sync(device)
+            times.append(time.perf_counter() - t)
+    return flops / statistics.median(times) / 1e9
+
+
+def bench_one(name: str, layer_name: str, size: int, repeats: int, device: torch.device, variants: list[str]) -> None:
+    """Alternate every variant ``repeats`` times on one model, layer and size; print the table."""
+    image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
+    fns, hooks, flops, grads = {}, [], {}, {}
+    for v in variants:
+        model = build(name, device, v)
+        fns[v], h = step_function(model, v, layer_name)
+        hooks += [h] if h else []
+        grads[v] = fns[v](image).float()  # warm-up, and the gradient to compare
+        flops[v] = count_flops(fns[v], image) if device.type == "cpu" or v != "+fp16" else float("nan")
+    times: dict[str, list[float]] = {v: [] for v in variants}
+    for _ in range(repeats):
+        for v in variants:
+            sync(device)
+            t = time.perf_counter()
+            fns[v](image)
+            sync(device)
+            times[v].append(time.perf_counter() - t)
+    for h in hooks:
+        h.remove()
+    ref = grads.get("+folded (fp32)", grads[variants[-1]])
+    base = statistics.median(times["naive"]) if "naive" in times else None
+    print(f"\n{name} {layer_name} at {size}px on {device_name(device)}, {repeats} alternating runs")
+    print(f"  {'variant':<16} {'s/step':>8} {'vs naive':>9} {'GFLOP':>7} {'GFLOP/s':>8} {'grad cos':>9}")
+    for v in variants:
+        med = statistics.median(times[v])
+        cos = torch.nn.functional.cosine_similarity(grads[v].flatten(), ref.flatten(), dim=0)
+        ratio = f"{base / med:8.2f}x" if base else ""
+        gf = flops[v] / 1e9
+        print(f"  {v:<16} {med:8.3f} {ratio:>9} {gf:7.1f} {gf / med:8.1f} {float(cos):9.4f}")
+
+
+def device_name(device: torch.device) -> str:
+    """The device in words, with the thread count on CPU."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"cpu ({torch.get_num_threads()} threads)"
+
+
 def main() -> None:
-    """Alternate the two steps, print medians and the speed-up."""
+    """Parse options, print the machine's conv throughput, then each model's table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="lite0")
-    parser.add_argument("--layer", default="blocks.4")
+    parser.add_argument("--layer", default=None, help="default: the model's dream layer")
     parser.add_argument("--size", type=int, default=512)
     parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--variants", default=None, help=f"comma-separated subset of: {', '.join(VARIANTS)}")
+    parser.add_argument("--suite", action="store_true", help="lite0, googlenet, vgg16 at 512 and 1024 px")
     args = parser.parse_args()
 
-    ours = get_model(args.model, device="cpu")
-    naive = get_model(args.model, device="cpu")
-    naive.net.to(memory_format=torch.contiguous_format).requires_grad_(True)  # as public code leaves it
-    module = naive.module(args.layer)
-    objective = layer(args.layer)
-    image = torch.rand(1, 3, args.size, args.size)
-
-    times: dict[str, list[float]] = {"ours": [], "naive": []}
-    with LayerHooks(ours, objective.layers) as run:
-        g_ours, _ = image_gradient(run, objective, image)  # warm-up both
-        g_naive = naive_gradient(naive.net, module, image, naive.mean, naive.std)
-        for _ in range(args.repeats):
-            t = time.perf_counter()
-            image_gradient(run, objective, image)
-            times["ours"].append(time.perf_counter() - t)
-            t = time.perf_counter()
-            naive_gradient(naive.net, module, image, naive.mean, naive.std)
-            times["naive"].append(time.perf_counter() - t)
-    cos = torch.nn.functional.cosine_similarity(g_ours.flatten(), g_naive.flatten(), dim=0)
-    med = {k: statistics.median(v) for k, v in times.items()}
-    print(
-        f"{args.model} {args.layer} at {args.size}px, {torch.get_num_threads()} threads, "
-        f"{args.repeats} alternating runs"
+    device = torch.device(args.device)
+    variants = (
+        args.variants.split(",") if args.variants else [v for v in VARIANTS if v != "+fp16" or device.type == "cuda"]
     )
-    print(f"  naive step: {med['naive']:.3f} s (median)")
-    print(f"  our step:   {med['ours']:.3f} s (median)")
-    print(f"  speed-up:   {med['naive'] / med['ours']:.2f}x   gradient cosine ours vs naive: {float(cos):.5f}")
+    unknown = [v for v in variants if v not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
+    peaks = {p: conv_throughput(device, DTYPES[p]) for p in PRECISIONS if p != "fp16" or device.type == "cuda"}
+    print(
+        f"torch {torch.__version__}; dense 3x3 conv throughput on {device_name(device)}: "
+        + ", ".join(f"{p} {g:.0f} GFLOP/s" for p, g in peaks.items())
+    )
+    runs = SUITE if args.suite else [(args.model, args.size, args.repeats)]
+    for name, size, repeats in runs:
+        layer_name = (
+            args.layer
+            if args.layer and not args.suite
+            else (get_spec(name).dream_layers[0] if name == "lite0" else TORCHVISION_LAYERS[name][0])
+        )
+        bench_one(name, layer_name, size, repeats, device, variants)
 
 
 if __name__ == "__main__":

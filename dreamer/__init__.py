@@ -22,6 +22,7 @@ _EXPORTS = {
     "list_models": "dreamer.models",
     "DreamModel": "dreamer.models",
     "LayerHooks": "dreamer.hooks",
+    "fold_batchnorm": "dreamer.speed",
     "Objective": "dreamer.objectives",
     "layer": "dreamer.objectives",
     "channel": "dreamer.objectives",

@@ -80,6 +80,12 @@ def _render_options(f: Any, d: DreamConfig = _DEFAULTS) -> Any:
         click.option("--tile", type=int, help="Tile size for large images; 0 = automatic. [default: 0]"),
         click.option("--device", help="auto, cpu, cuda, cuda:N or mps. [default: auto]"),
         click.option(
+            "--precision",
+            type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+            help="Network dtype; auto = bf16 on CPUs with native bf16, else fp32; fp16 needs CUDA. "
+            f"The image and its gradient stay fp32. [default: {d.precision}]",
+        ),
+        click.option(
             "--resize-back/--no-resize-back", default=None, help="Return the dream at the input's size. [default: on]"
         ),
         click.option(

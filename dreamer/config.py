@@ -28,6 +28,8 @@ class DreamConfig:
     max_side: int = 1024  # work size: the longer side is scaled down to this
     tile: int = 0  # tile size in pixels; 0 = automatic (tiles only for large octaves)
     device: str = "auto"
+    # network dtype: auto (bf16 on CPUs with native bf16, else fp32), fp32, bf16, fp16 (CUDA); the image stays fp32
+    precision: str = "auto"
     resize_back: bool = True  # return the dream at the input's size
     guide: str | None = None  # guide image path: grow its features (replaces the default layer objective)
     guide_layer: str | None = None  # layer the guide is matched at; None = the model's dream layer
@@ -49,6 +51,7 @@ class DreamConfig:
             (self.tile == 0 or self.tile >= 64, "tile", "must be 0 (automatic) or at least 64"),
             (self.smooth in SMOOTH_CHOICES, "smooth", f"must be one of {', '.join(SMOOTH_CHOICES)}"),
             (0.0 <= self.strength <= 1.0, "strength", "must be between 0 and 1"),
+            (self.precision in ("auto", "fp32", "bf16", "fp16"), "precision", "must be auto, fp32, bf16 or fp16"),
         )
         for ok, name, why in checks:
             if not ok:

@@ -50,7 +50,7 @@ class LayerHooks:
         def hook(_module: torch.nn.Module, _inputs: Any, output: Any) -> None:
             if name in self._acts:  # a module used twice: keep its first output
                 return
-            self._acts[name] = output[0] if isinstance(output, (tuple, list)) else output
+            self._acts[name] = self.model.capture(name, output[0] if isinstance(output, (tuple, list)) else output)
             if not self._needs_logits and len(self._acts) == len(self._targets):
                 raise _StopForward
 
@@ -67,7 +67,7 @@ class LayerHooks:
             pass
         else:
             if self._needs_logits:
-                self._acts[LOGITS] = out
+                self._acts[LOGITS] = self.model.capture(LOGITS, out)
         acts, self._acts = self._acts, {}
         missing = [n for n in self.layers if n not in acts]
         if missing:

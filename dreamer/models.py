@@ -7,6 +7,7 @@ into torch's cache) or a local ``weights`` file.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import os
 import pickle
@@ -18,6 +19,13 @@ import torch
 from torch import nn
 
 from dreamer.errors import DreamerError
+from dreamer.speed import (
+    FP16_LOSS_SCALE,
+    check_precision,
+    fold_batchnorm,
+    resolve_precision,
+    strided_depthwise_in_fp32,
+)
 
 BUNDLED = "lite0"
 LOGITS = "logits"  # pseudo-layer: the network's final output
@@ -50,10 +58,9 @@ TORCHVISION_LAYERS: dict[str, tuple[str, ...]] = {
 
 
 def _imagenet_categories() -> tuple[str, ...]:
-    """The 1000 ImageNet class names in the usual index order (torchvision ships them)."""
-    from torchvision.models._meta import _IMAGENET_CATEGORIES
-
-    return tuple(_IMAGENET_CATEGORIES)
+    """The 1000 ImageNet class names in the usual index order (shipped as text: no torchvision import)."""
+    text = (Path(__file__).parent / "assets" / "imagenet_classes.txt").read_text(encoding="utf-8")
+    return tuple(text.splitlines())
 
 
 def _lite0_weights_path() -> Path:
@@ -211,23 +218,65 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 
 
 class DreamModel:
-    """A frozen network in eval mode on one device, with its input normalisation.
+    """A frozen network in eval mode on one device, with its input normalisation and fast paths.
 
-    Load it once and reuse it for many renders. Images go in as RGB in [0, 1].
+    Load it once and reuse it for many renders. Images go in as RGB in [0, 1] and float32;
+    with ``precision`` bf16/fp16 the network runs in that dtype (cast once here) while the
+    image, its gradient and the captured activations stay float32. ``fold_bn`` folds each
+    batch-norm into the conv before it (exact up to rounding; see ``dreamer.speed``).
     """
 
-    def __init__(self, net: nn.Module, spec: ModelSpec, device: torch.device, weights: str | None = None) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        spec: ModelSpec,
+        device: torch.device,
+        weights: str | None = None,
+        precision: str = "fp32",
+        fold_bn: bool = True,
+    ) -> None:
         self.spec = spec
         self.device = device
         self.weights = weights or spec.weights_name
+        self.precision = resolve_precision(precision, device)
+        self.dtype = check_precision(self.precision, device)
+        self.loss_scale = FP16_LOSS_SCALE if self.precision == "fp16" else 1.0
         # Parameters never need gradients: only the image is optimised.
-        self.net = net.eval().requires_grad_(False).to(device)
+        net = net.eval().requires_grad_(False)
+        folded = fold_batchnorm(net) if fold_bn else {}
+        self.net = net.to(device=device, dtype=self.dtype)
+        if self.dtype == torch.bfloat16 and device.type == "cpu":
+            strided_depthwise_in_fp32(self.net)  # measured: oneDNN's bf16 backward is slow for these
         self.channels_last = device.type != "mps"
         if self.channels_last:  # measured faster for convolutions on CPU and CUDA (bench/)
             self.net = self.net.to(memory_format=torch.channels_last)
         self.mean = torch.tensor(spec.mean, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(spec.std, device=device).view(1, 3, 1, 1)
         self._modules = dict(self.net.named_modules())
+        # A folded conv's hook sees scale * conv + shift; these undo that for whoever hooks the conv.
+        self._unfold = {
+            name: (scale.to(device).view(1, -1, 1, 1), shift.to(device).view(1, -1, 1, 1))
+            for name, (scale, shift) in folded.items()
+        }
+
+    def with_precision(self, precision: str) -> DreamModel:
+        """The same model at another precision: a cast copy made once (self when it already matches)."""
+        precision = resolve_precision(precision, self.device)
+        if precision == self.precision:
+            return self
+        clone = copy.copy(self)
+        clone.precision, clone.dtype = precision, check_precision(precision, self.device)
+        clone.loss_scale = FP16_LOSS_SCALE if precision == "fp16" else 1.0
+        clone.net = copy.deepcopy(self.net).to(dtype=clone.dtype)
+        if clone.dtype == torch.bfloat16 and self.device.type == "cpu":
+            strided_depthwise_in_fp32(clone.net)
+        clone._modules = dict(clone.net.named_modules())
+        return clone
+
+    @property
+    def folded(self) -> tuple[str, ...]:
+        """Names of the convs whose batch-norm was folded into them."""
+        return tuple(self._unfold)
 
     @property
     def name(self) -> str:
@@ -235,9 +284,26 @@ class DreamModel:
         return self.spec.name
 
     def prepare(self, image: torch.Tensor) -> torch.Tensor:
-        """RGB in [0, 1] -> the normalised, memory-formatted input the network expects."""
+        """RGB in [0, 1] -> the normalised input in the network's dtype and memory format.
+
+        The cast happens here, inside the step, so the image's gradient comes back in float32.
+        """
         x = (image - self.mean) / self.std
+        if self.dtype != x.dtype:
+            if self.loss_scale != 1.0 and x.requires_grad:
+                x.register_hook(lambda g: g / self.loss_scale)  # undo the scale applied in capture()
+            x = x.to(self.dtype)
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def capture(self, name: str, output: torch.Tensor) -> torch.Tensor:
+        """A layer's output as the objective should see it: float32, and a folded conv's own output."""
+        act = output.float()
+        if name in self._unfold:
+            scale, shift = self._unfold[name]
+            act = (act - shift) / scale
+        if self.loss_scale != 1.0 and act.requires_grad:
+            act.register_hook(lambda g: g * self.loss_scale)  # fp16 gradients stay clear of underflow
+        return act
 
     def layer_names(self) -> list[str]:
         """Every addressable layer: ``named_modules()`` paths plus ``logits``."""
@@ -265,10 +331,17 @@ class DreamModel:
         return [(names[i], float(v)) for v, i in zip(values, idx.tolist(), strict=True)]
 
 
-def get_model(name: str = BUNDLED, weights: str | None = None, device: str | torch.device = "auto") -> DreamModel:
-    """Build and wrap a model once: frozen, eval mode, on the chosen device."""
+def get_model(
+    name: str = BUNDLED,
+    weights: str | None = None,
+    device: str | torch.device = "auto",
+    precision: str = "fp32",
+    fold_bn: bool = True,
+) -> DreamModel:
+    """Build and wrap a model once: frozen, eval mode, on the chosen device and precision."""
     spec = get_spec(name)
     dev = resolve_device(device)
+    check_precision(resolve_precision(precision, dev), dev)  # fail before the (slow) build
     if weights:
         state = read_state_dict(weights)
         net = spec.architecture()
@@ -278,4 +351,4 @@ def get_model(name: str = BUNDLED, weights: str | None = None, device: str | tor
             raise DreamerError(f"--weights {weights}: {exc}") from None
     else:
         net = spec.build()
-    return DreamModel(net, spec, dev, weights=str(weights) if weights else None)
+    return DreamModel(net, spec, dev, weights=str(weights) if weights else None, precision=precision, fold_bn=fold_bn)

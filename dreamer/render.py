@@ -23,9 +23,10 @@ from dreamer.config import DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.hooks import LayerHooks
 from dreamer.images import LoadedImage, as_loaded, fit_max_side, load_image, resize, save_image, to_pil, to_tensor
-from dreamer.models import DreamModel, get_model
+from dreamer.models import DreamModel, get_model, resolve_device
 from dreamer.objectives import Objective, guide, parse_specs
 from dreamer.octaves import MIN_SIDE, dream_octaves
+from dreamer.speed import resolve_precision
 
 GUIDE_SIDE = 512  # the guide image's longer side when its features are computed (once per render)
 
@@ -38,22 +39,27 @@ class Dreamer:
 
     def __init__(self, device: str | torch.device = "auto") -> None:
         self.device = device
-        self._models: dict[tuple[str, str | None], DreamModel] = {}
+        self._models: dict[tuple[str, str | None, str], DreamModel] = {}
 
     def use(self, model: DreamModel, weights: str | None = None) -> None:
         """Register an already-loaded model (e.g. your own network) under its name."""
-        self._models[(model.name, weights)] = model
+        self._models[(model.name, weights, model.precision)] = model
 
-    def model(self, name: str = "lite0", weights: str | None = None) -> DreamModel:
-        """The loaded model for ``name`` (and weights file), loading it on first use."""
-        key = (name, weights)
+    def model(self, name: str = "lite0", weights: str | None = None, precision: str = "auto") -> DreamModel:
+        """The loaded model for ``name``, weights file and precision, loading or casting it on first use."""
+        precision = resolve_precision(precision, resolve_device(self.device))
+        key = (name, weights, precision)
         if key not in self._models:
-            self._models[key] = get_model(name, weights=weights, device=self.device)
+            loaded = [m for (n, w, _), m in self._models.items() if (n, w) == (name, weights)]
+            if loaded:  # the same network at another precision: cast a copy once
+                self._models[key] = loaded[0].with_precision(precision)
+            else:
+                self._models[key] = get_model(name, weights=weights, device=self.device, precision=precision)
         return self._models[key]
 
     def resolved(self, config: DreamConfig) -> DreamConfig:
         """The config with the model's defaults filled in: layer specs and the guide layer."""
-        model = self.model(config.model, config.weights)
+        model = self.model(config.model, config.weights, config.precision)
         if config.guide:  # a guide replaces the default layer objective; explicit layers add to it
             if not (config.guide_layer or model.spec.dream_layers):
                 raise DreamerError(f"--guide-layer: {model.name} has no default dream layer; name one")
@@ -75,7 +81,7 @@ class Dreamer:
 
     def objective(self, config: DreamConfig) -> tuple[DreamModel, Objective, tuple[str, ...]]:
         """The model, the objective and the resolved layer specs for a config."""
-        model = self.model(config.model, config.weights)
+        model = self.model(config.model, config.weights, config.precision)
         config = self.resolved(config)
         if not config.guide:
             objective = parse_specs(config.layers)  # no layers at all is an error naming --layer
@@ -103,7 +109,7 @@ class Dreamer:
         if objective is None:
             model, objective, _ = self.objective(config)
         else:
-            model = self.model(config.model, config.weights)
+            model = self.model(config.model, config.weights, config.precision)
         seed = config.seed if config.seed is not None else secrets.randbits(63)
         generator = torch.Generator().manual_seed(seed)
         image = image.to(model.device, torch.float32).clone()
@@ -170,12 +176,13 @@ class Dreamer:
                 mask=mask,
             )
             out = to_pil(blended)
-        model = self.model(config.model, config.weights)
+        model = self.model(config.model, config.weights, config.precision)
         out.info["dreamer"] = {
             **self.resolved(config).to_dict(),
             "weights_name": model.weights,
             "dreamer_version": __version__,
             "device": str(model.device),
+            "precision_used": model.precision,
             "input": loaded.path.name if loaded.path else None,
             "seconds": round(time.perf_counter() - started, 2),
             **(metadata or {}),

@@ -166,7 +166,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs use the random-weight model, so they test mechanics quickly."""
     import dreamer.render
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, name="lite0", weights=None: random_model)
+    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 

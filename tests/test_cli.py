@@ -21,7 +21,11 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs use the random-weight model, so they test mechanics quickly."""
     import dreamer.render
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, name="lite0", weights=None: random_model)
+    monkeypatch.setattr(
+        dreamer.render.Dreamer,
+        "model",
+        lambda self, name="lite0", weights=None, precision="auto": random_model.with_precision(precision),
+    )
     return CliRunner()
 
 

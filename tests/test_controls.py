@@ -232,7 +232,7 @@ def test_mask_leaves_the_masked_out_region_unchanged(random_dreamer, cat_image, 
 def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat: Path, tmp_path: Path) -> None:
     import dreamer.render
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, name="lite0", weights=None: random_model)
+    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     bad = tmp_path / "mask.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     out = tmp_path / "o.png"
@@ -246,7 +246,7 @@ def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat:
 def test_cli_controls_land_in_the_metadata(monkeypatch, random_model, cat: Path, tmp_path: Path) -> None:
     import dreamer.render
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, name="lite0", weights=None: random_model)
+    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     mask = _half_mask(tmp_path / "m.png", (96, 64))
     out = tmp_path / "o.png"
     args = ["--smooth", "laplacian", "--keep-colors", "--strength", "0.7", "--mask", str(mask)]

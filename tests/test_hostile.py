@@ -24,7 +24,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs on the random-weight model: these tests are about mechanics."""
     import dreamer.render
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, name="lite0", weights=None: random_model)
+    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 

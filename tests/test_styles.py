@@ -60,7 +60,7 @@ def test_precedence_defaults_then_style_then_explicit_options(
 ) -> None:
     import dreamer.render
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, name="lite0", weights=None: random_model)
+    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     out = tmp_path / "o.png"
     args = ["render", str(cat), "-o", str(out), "-s", "fur", "--steps", "1", "--octaves", "2", "--seed", "1", "-q"]
     result = CliRunner().invoke(cli, args)

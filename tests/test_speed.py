@@ -1,0 +1,155 @@
+"""Fast paths are exact where they claim to be: batch-norm folding, reduced precision, loss scaling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from dreamer.ascent import image_gradient
+from dreamer.cli import cli
+from dreamer.errors import DreamerError
+from dreamer.hooks import LayerHooks
+from dreamer.lite0 import EfficientNetLite0
+from dreamer.models import DreamModel, get_spec
+from dreamer.objectives import layer
+from dreamer.speed import check_precision, conv_bn_pairs, cpu_has_native_bf16, fold_batchnorm, resolve_precision
+
+
+def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0))
+
+
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max() / b.abs().max())
+
+
+@pytest.fixture(scope="module")
+def unfolded_real() -> DreamModel:
+    """The bundled model without folding, to compare the default (folded) one against."""
+    spec = get_spec("lite0")
+    return DreamModel(spec.build(), spec, torch.device("cpu"), fold_bn=False)
+
+
+def test_folded_batchnorm_gives_the_same_activations(real_model: DreamModel, unfolded_real: DreamModel) -> None:
+    assert len(real_model.folded) == 49  # every conv -> bn pair of Lite0
+    assert isinstance(real_model.module("blocks.4.0.bn1"), nn.Identity)
+    # stage outputs, a folded conv's own output, a folded bn's name, the stem, the logits
+    names = ["blocks.2", "blocks.4", "blocks.3.1.conv_pw", "blocks.3.1.bn1", "conv_stem", "bn1", "logits"]
+    image = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    with LayerHooks(real_model, names) as fast, LayerHooks(unfolded_real, names) as plain:
+        got, want = fast(image), plain(image)
+    for name in names:
+        assert got[name].shape == want[name].shape
+        assert _relative(got[name], want[name]) < 1e-4, name
+
+
+def test_folded_batchnorm_gives_the_same_gradient(real_model: DreamModel, unfolded_real: DreamModel) -> None:
+    objective = layer("blocks.4") + layer("blocks.3.0.conv_pw")  # a folded conv as a target too
+    image = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(1))
+    with LayerHooks(real_model, objective.layers) as fast, LayerHooks(unfolded_real, objective.layers) as plain:
+        got, _ = image_gradient(fast, objective, image)
+        want, _ = image_gradient(plain, objective, image)
+    assert _cos(got, want) > 0.9999
+    assert _relative(got, want) < 1e-3
+
+
+def _randomise_batchnorm(net: nn.Module) -> nn.Module:
+    g = torch.Generator().manual_seed(0)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.rand(n, generator=g) * 2 - 1)
+            m.running_var.copy_(torch.rand(n, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=g) + 0.5)
+            m.bias.data.copy_(torch.rand(n, generator=g) - 0.5)
+    return net.eval().requires_grad_(False)
+
+
+@pytest.mark.parametrize("name", ["googlenet", "densenet121"])
+def test_fold_follows_the_data_flow_of_torchvision_models(name: str) -> None:
+    import torchvision.models as tvm
+
+    extra = {"aux_logits": False, "init_weights": False} if name == "googlenet" else {}
+    torch.manual_seed(0)
+    net = _randomise_batchnorm(tvm.get_model(name, weights=None, **extra))
+    bns = sum(isinstance(m, nn.BatchNorm2d) for m in net.modules())
+    pairs = conv_bn_pairs(net)
+    image = torch.rand(1, 3, 96, 96)
+    with torch.no_grad():
+        want = net(image)
+        folded = fold_batchnorm(net)
+        got = net(image)
+    assert set(folded) == {c for c, _ in pairs}
+    if name == "googlenet":  # every BasicConv2d is conv -> bn
+        assert len(pairs) == bns == 57
+    else:  # DenseNet's norm1 reads a concatenation and transition outputs: those must stay
+        assert 0 < len(pairs) < bns
+        assert all(b.endswith("norm2") or b == "features.norm0" for _, b in pairs)  # stem and in-layer pairs
+    assert _relative(got, want) < 1e-4
+
+
+def test_bf16_gradient_points_where_fp32_does(real_model: DreamModel) -> None:
+    bf16 = real_model.with_precision("bf16")
+    assert bf16.dtype == torch.bfloat16 and next(bf16.net.parameters()).dtype == torch.bfloat16
+    assert next(real_model.net.parameters()).dtype == torch.float32  # the fp32 model is untouched
+    objective = layer("blocks.4")
+    image = torch.rand(1, 3, 128, 128, generator=torch.Generator().manual_seed(2))
+    with LayerHooks(real_model, objective.layers) as full, LayerHooks(bf16, objective.layers) as half:
+        want, _ = image_gradient(full, objective, image)
+        got, _ = image_gradient(half, objective, image)
+    assert got.dtype == torch.float32  # the gradient returns to the fp32 master image
+    assert _cos(got, want) > 0.9  # measured about 0.95 (bench/RESULTS.md)
+
+
+def test_loss_scale_cancels_out(random_model: DreamModel) -> None:
+    bf16 = random_model.with_precision("bf16")
+    scaled = random_model.with_precision("bf16")
+    scaled.loss_scale = 1024.0  # what fp16 uses on CUDA: scaled at the activation, unscaled at the input
+    objective = layer("blocks.3")
+    image = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(3))
+    with LayerHooks(bf16, objective.layers) as plain, LayerHooks(scaled, objective.layers) as big:
+        want, s1 = image_gradient(plain, objective, image)
+        got, s2 = image_gradient(big, objective, image)
+    assert s1 == pytest.approx(s2)  # the reported score is not scaled
+    assert torch.allclose(got, want, rtol=1e-2, atol=1e-3 * float(want.abs().max()))
+
+
+def test_bf16_render_runs_and_keeps_parameters_frozen(random_dreamer, cat_image) -> None:
+    out = random_dreamer.dream(cat_image, steps=2, octaves=2, progress=False, seed=0, precision="bf16")
+    assert out.size == cat_image.size and out.info["dreamer"]["precision"] == "bf16"
+    model = random_dreamer.model("lite0", precision="bf16")
+    assert model.dtype == torch.bfloat16
+    assert all(p.grad is None and not p.requires_grad for p in model.net.parameters())
+
+
+def test_fp16_off_cuda_is_a_clear_error(cat: Path, tmp_path: Path) -> None:
+    with pytest.raises(DreamerError, match="fp16 needs a CUDA device"):
+        DreamModel(EfficientNetLite0(), get_spec("lite0"), torch.device("cpu"), precision="fp16")
+    out = tmp_path / "out.png"
+    result = CliRunner().invoke(cli, ["render", str(cat), "-o", str(out), "--precision", "fp16", "--device", "cpu"])
+    assert result.exit_code == 1
+    assert "Error: --precision fp16 needs a CUDA device" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
+    cpu = torch.device("cpu")
+    assert resolve_precision("auto", cpu) == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert resolve_precision("auto", torch.device("cuda")) == "fp32"  # not measured on GPUs: stays exact
+    assert resolve_precision("fp32", cpu) == "fp32"
+    with pytest.raises(DreamerError, match="--precision must be"):
+        check_precision("fp8", cpu)
+
+
+def test_strided_depthwise_convs_run_in_fp32_inside_bf16(real_model: DreamModel) -> None:
+    bf16 = real_model.with_precision("bf16")
+    conv = bf16.module("blocks.1.0.conv_dw")  # 3x3 depthwise, stride 2
+    assert isinstance(conv, nn.Conv2d) and conv.weight.dtype == torch.float32
+    assert bf16.module("blocks.1.1.conv_dw").weight.dtype == torch.bfloat16  # stride 1 stays bf16
+    with LayerHooks(bf16, ["blocks.1.0.conv_dw", "blocks.1"]) as run:
+        acts = run(torch.rand(1, 3, 64, 64))
+    assert acts["blocks.1.0.conv_dw"].dtype == torch.float32 and acts["blocks.1"].shape == (1, 24, 16, 16)
