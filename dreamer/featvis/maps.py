@@ -52,6 +52,10 @@ def photo_activations(model: DreamModel, photo: Any, layer: str) -> tuple[torch.
 def top_channels(model: DreamModel, photo: Any, layer: str, k: int) -> list[int]:
     """The ``k`` channels of ``layer`` with the highest mean activation on the photo, strongest first."""
     act, _ = photo_activations(model, photo, layer)
+    return _strongest(act, layer, k)
+
+
+def _strongest(act: torch.Tensor, layer: str, k: int) -> list[int]:
     if not 1 <= k <= act.shape[0]:
         raise DreamerError(f"--top {k}: layer {layer} has {act.shape[0]} channels (use 1-{act.shape[0]})")
     return act.mean((1, 2)).topk(k).indices.tolist()
@@ -92,8 +96,9 @@ def maps(
     dm = resolve_model(model, config)
     if channels and top is not None:
         raise DreamerError("give --channels or --top, not both")
-    act, rgb = photo_activations(dm, photo, layer)
-    picked = list(channels) if channels else top_channels(dm, rgb, layer, top or 8)
+    loaded = as_loaded(photo)
+    act, rgb = photo_activations(dm, loaded, layer)
+    picked = list(channels) if channels else _strongest(act, layer, top or 8)
     bad = [c for c in picked if c >= act.shape[0]]
     if bad:
         raise DreamerError(f"--channels: channel {bad[0]} out of range (layer {layer} has {act.shape[0]})")
@@ -111,6 +116,6 @@ def maps(
     labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
     out = labelled_grid(pairs, labels, columns or (2 if len(pairs) > 3 else len(pairs)))
     out.info["dreamer"] = _metadata(
-        dm, config, started, photo=getattr(as_loaded(photo).path, "name", None), layer=layer, channels=picked
+        dm, config, started, photo=loaded.path.name if loaded.path else None, layer=layer, channels=picked
     )
     return out

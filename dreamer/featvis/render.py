@@ -238,13 +238,7 @@ def grid(
         dm, layer=layer, channels=channels, layers=layers, classes=classes, top=top, photo=photo
     )
     columns = columns or row_columns
-    images = render_cells(
-        dm,
-        cells,
-        config,
-        progress=progress,
-        callback=(lambda step, sheet: callback(step, sheet)) if callback else None,
-    )
+    images = render_cells(dm, cells, config, progress=progress, callback=callback)
     out = _sheet(images, cells, columns)
     out.info["dreamer"] = _metadata(dm, config, started, cells=[c.label for c in cells])
     return out
