@@ -103,18 +103,19 @@ def render_cells(
     config: VisConfig,
     *,
     progress: bool = True,
-    callback: Callback | None = None,
+    callback: Callable[[int, list[Image.Image]], None] | None = None,
 ) -> list[Image.Image]:
-    """Optimise every cell, ``config.batch`` at a time (one image per cell); returns the images."""
+    """Optimise every cell, ``config.batch`` at a time (one image per cell); returns the images.
+
+    ``callback(step, images)`` gets the finished images so far plus the current batch.
+    """
     generator = torch.Generator().manual_seed(config.seed if config.seed is not None else secrets.randbits(63))
     done: list[Image.Image] = []
     for start in range(0, len(cells), config.batch):
         chunk = cells[start : start + config.batch]
 
-        def on_step(step: int, images: torch.Tensor, chunk: Sequence[Cell] = chunk) -> None:
-            if callback is not None:
-                current = done + [to_pil(im) for im in images]
-                callback(step, current[0] if len(cells) == 1 else _sheet(current, cells))
+        def on_step(step: int, images: torch.Tensor) -> None:
+            callback(step, done + [to_pil(im) for im in images])
 
         desc = f"visualising {start + 1}-{start + len(chunk)} of {len(cells)}" if len(cells) > len(chunk) else None
         images = optimize(
@@ -160,7 +161,8 @@ def visualize(
     config = _config(config, options)
     started = time.perf_counter()
     dm = resolve_model(model, config)
-    (out,) = render_cells(dm, [Cell(objective, objective.name)], config, progress=progress, callback=callback)
+    on_step = (lambda step, images: callback(step, images[0])) if callback else None
+    (out,) = render_cells(dm, [Cell(objective, objective.name)], config, progress=progress, callback=on_step)
     out.info["dreamer"] = _metadata(dm, config, started, objective=objective.name)
     return out
 
@@ -238,7 +240,8 @@ def grid(
         dm, layer=layer, channels=channels, layers=layers, classes=classes, top=top, photo=photo
     )
     columns = columns or row_columns
-    images = render_cells(dm, cells, config, progress=progress, callback=callback)
+    on_step = (lambda step, images: callback(step, _sheet(images, cells, columns))) if callback else None
+    images = render_cells(dm, cells, config, progress=progress, callback=on_step)
     out = _sheet(images, cells, columns)
     out.info["dreamer"] = _metadata(dm, config, started, cells=[c.label for c in cells])
     return out
