@@ -21,6 +21,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/step.py
+	$(BIN)/python bench/grid.py
 
 clean:
 	rm -rf $(VENV) out
