@@ -27,6 +27,7 @@ browser:
 
 bench: $(VENV)/.installed
 	$(BIN)/python bench/step.py
+	$(BIN)/python bench/grid.py
 
 clean:
 	rm -rf $(VENV) out

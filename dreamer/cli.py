@@ -17,10 +17,11 @@ from typing import Any
 import click
 
 from dreamer import __version__
-from dreamer.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig
+from dreamer.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig, VisConfig
 from dreamer.errors import DreamerError, DreamerWarning
 
 _DEFAULTS = DreamConfig()
+_VIS = VisConfig()
 LAYER_HELP = (
     "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
     "-l 'blocks.4[3,17,40-47]', -l blocks.2:-1 (negative weight suppresses), one neuron: "
@@ -354,6 +355,133 @@ def zoom(
             else f"{len(paths)} frames in {folder}"
         )
         click.echo(f"wrote {where}  (seed {recorded_seed(folder)})")
+
+
+def _vis_options(f: Any) -> Any:
+    """The options feature-visualisation commands share; each maps to a VisConfig field."""
+    d = _VIS
+    options = [
+        click.option("--model", help=f"Model: lite0 (bundled, offline) or a torchvision name. [default: {d.model}]"),
+        click.option("--weights", type=click.Path(), help="State-dict file to load into --model (weights_only)."),
+        click.option("--size", type=int, help=f"Side of each visualisation in pixels. [default: {d.size}]"),
+        click.option("--steps", type=int, help=f"Optimisation steps. [default: {d.steps}]"),
+        click.option("--lr", type=float, help=f"Adam learning rate. [default: {d.lr}]"),
+        click.option(
+            "--param",
+            type=click.Choice(["fourier", "pixel"]),
+            help="Image parametrisation: decorrelated Fourier spectrum (Lucid's) or plain pixels. [default: fourier]",
+        ),
+        click.option(
+            "--decorrelate/--no-decorrelate", default=None, help="Fixed colour-decorrelation matrix. [default: on]"
+        ),
+        click.option(
+            "--transforms/--no-transforms",
+            default=None,
+            help="Random pad, jitter, scale and rotation at each step. [default: on]",
+        ),
+        click.option("--batch", type=int, help=f"Images optimised together; 1 = one at a time. [default: {d.batch}]"),
+        click.option("--seed", type=int, help="Random seed: the same seed gives the same image. [default: random]"),
+        click.option("--device", help="auto, cpu, cuda, cuda:N or mps. [default: auto]"),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _vis_config(params: dict[str, Any]) -> VisConfig:
+    fields = {f.name for f in dataclasses.fields(VisConfig)}
+    return VisConfig(**{k: v for k, v in params.items() if k in fields and v is not None})
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text is not None else None
+
+
+@cli.command()
+@click.option("--layer", help="One layer: a grid of its channels (see `dreamer layers`).")
+@click.option("--layers", help="Comma-separated layers, one row each, e.g. blocks.2,blocks.4,blocks.6.")
+@click.option("--channels", help="Channels, e.g. 0-15 or 3,17,42. [default: 0-15, or 0-7 per row with --layers]")
+@click.option("--top", type=int, help="The K channels that respond most to --photo.")
+@click.option("--photo", type=click.Path(path_type=Path), help="Photo for --top.")
+@click.option("--classes", help='ImageNet class names, e.g. "goldfish,flamingo,school bus".')
+@click.option("--columns", type=int, help="Columns of the sheet. [default: tidy]")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file (.png, .jpg, .webp).")
+@_vis_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+def grid(
+    layer: str | None,
+    layers: str | None,
+    channels: str | None,
+    top: int | None,
+    photo: Path | None,
+    classes: str | None,
+    columns: int | None,
+    output: Path,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """Feature visualisation: images optimised from noise to excite each channel or class, as a labelled grid."""
+    from dreamer.featvis.render import grid as make_grid
+    from dreamer.images import check_output_path, save_image
+    from dreamer.objectives import parse_channels
+
+    check_output_path(output, (photo,) if photo else ())
+    config = _vis_config(params)
+    out = make_grid(
+        layer,
+        parse_channels(channels) if channels else None,
+        config,
+        layers=_names(layers),
+        classes=_names(classes),
+        top=top,
+        photo=photo,
+        columns=columns,
+        progress=not quiet,
+    )
+    save_image(out, output, metadata=out.info["dreamer"])
+    if not quiet:
+        click.echo(f"wrote {output}  (seed {out.info['dreamer']['seed']})")
+
+
+@cli.command()
+@click.argument("photo", type=click.Path(path_type=Path))
+@click.option("--layer", required=True, help="The layer whose activation maps to show.")
+@click.option("--channels", help="Channels, e.g. 0-7 or 3,17,42.")
+@click.option("--top", type=int, help="The K channels that respond most to the photo. [default: 8]")
+@click.option("--columns", type=int, help="Columns of the sheet. [default: 2]")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file. [default: PHOTO_maps.png]")
+@_vis_options
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+def maps(
+    photo: Path,
+    layer: str,
+    channels: str | None,
+    top: int | None,
+    columns: int | None,
+    output: Path | None,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """PHOTO's activation maps at a layer, each beside what that channel wants to see."""
+    from dreamer.featvis.maps import maps as make_maps
+    from dreamer.images import check_output_path, default_output_path, load_image, save_image
+    from dreamer.objectives import parse_channels
+
+    loaded = load_image(photo)
+    output = output or default_output_path(photo, "_maps")
+    check_output_path(output, (photo,))
+    out = make_maps(
+        loaded,
+        layer,
+        parse_channels(channels) if channels else None,
+        _vis_config(params),
+        top=top,
+        columns=columns,
+        progress=not quiet,
+    )
+    save_image(out, output, metadata=out.info["dreamer"])
+    if not quiet:
+        click.echo(f"wrote {output}  (seed {out.info['dreamer']['seed']})")
 
 
 def main() -> None:

@@ -80,3 +80,41 @@ class DreamConfig:
 
 # Lighter than a still: each zoom frame adds a little dream on top of the last one.
 ZOOM_CONFIG = DreamConfig(octaves=3, steps=5, step_size=0.012, max_side=320)
+
+
+@dataclass(frozen=True)
+class VisConfig:
+    """Feature-visualisation knobs: what to optimise from noise, how long and how."""
+
+    model: str = "lite0"
+    weights: str | None = None
+    size: int = 128  # pixels, square
+    steps: int = 256
+    lr: float = 0.05  # Adam learning rate
+    param: str = "fourier"  # "fourier" (Lucid's decorrelated spectrum) or "pixel"
+    decorrelate: bool = True  # fixed colour-decorrelation matrix before the sigmoid
+    transforms: bool = True  # pad, jitter, scale, rotate at every step
+    batch: int = 32  # images optimised together; 1 = one at a time
+    seed: int | None = None
+    device: str = "auto"
+
+    def __post_init__(self) -> None:
+        """Reject values no visualisation can use, naming the option."""
+        checks = (
+            (self.size >= 32, "size", "must be at least 32"),
+            (self.steps >= 0, "steps", "must be 0 or more"),
+            (self.lr > 0, "lr", "must be positive"),
+            (self.param in ("fourier", "pixel"), "param", "must be 'fourier' or 'pixel'"),
+            (self.batch >= 1, "batch", "must be at least 1"),
+        )
+        for ok, name, why in checks:
+            if not ok:
+                raise DreamerError(f"--{name} {why} (got {getattr(self, name)!r})")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every knob, for PNG metadata."""
+        return dataclasses.asdict(self)
+
+    def replace(self, **changes: Any) -> VisConfig:
+        """A copy with some knobs changed."""
+        return dataclasses.replace(self, **changes)

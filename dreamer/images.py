@@ -7,6 +7,7 @@ names the file and what is wrong.
 from __future__ import annotations
 
 import json
+import math
 import os
 import secrets
 import warnings
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageDraw, ImageFont, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from dreamer.errors import DreamerError, DreamerWarning
 
@@ -236,3 +237,34 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         return json.loads(text)
     except json.JSONDecodeError:
         raise DreamerError(f"{p}: dreamer metadata is not valid JSON") from None
+
+
+def tidy_columns(n: int) -> int:
+    """Columns for ``n`` cells: fewest empty cells, then the squarest sheet (never taller than wide)."""
+    if n <= 1:
+        return 1
+    base = math.ceil(math.sqrt(n))
+    candidates = range(base, min(n, 2 * base) + 1)
+    return min(candidates, key=lambda c: (c * math.ceil(n / c) - n, c - math.ceil(n / c)))
+
+
+def labelled_grid(
+    cells: list[Image.Image], labels: list[str], columns: int | None = None, gap: int = 4, label_height: int = 14
+) -> Image.Image:
+    """Lay equal-sized images out in a sheet with a caption under each (Pillow's default font)."""
+    if not cells:
+        raise DreamerError("nothing to put in the grid")
+    columns = columns or tidy_columns(len(cells))
+    rows = math.ceil(len(cells) / columns)
+    w, h = cells[0].size
+    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_height + gap) + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    font = ImageFont.load_default()
+    for i, (cell, label) in enumerate(zip(cells, labels, strict=True)):
+        x = gap + (i % columns) * (w + gap)
+        y = gap + (i // columns) * (h + label_height + gap)
+        sheet.paste(cell.convert("RGB").resize((w, h)), (x, y))
+        while label and draw.textlength(label, font=font) > w:  # cut long captions to the cell
+            label = label[:-2] + "…" if len(label) > 2 else ""
+        draw.text((x + 1, y + h + 1), label, fill="black", font=font)
+    return sheet

@@ -134,6 +134,19 @@ def class_logit(index: int) -> Objective:
     return Objective(fn, [LOGITS], f"class {index}")
 
 
+def per_image(objectives: Sequence[Objective]) -> Objective:
+    """Objective i scores image i of the batch: one optimisation renders a whole grid of features."""
+    objs = tuple(objectives)
+
+    def fn(acts: Acts) -> torch.Tensor:
+        n = next(iter(acts.values())).shape[0]
+        if n != len(objs):
+            raise ValueError(f"per_image: batch of {n} images for {len(objs)} objectives")
+        return torch.cat([o({k: v[i : i + 1] for k, v in acts.items()}) for i, o in enumerate(objs)])
+
+    return Objective(fn, [name for o in objs for name in o.layers], f"per_image({', '.join(o.name for o in objs)})")
+
+
 _SPEC = re.compile(
     r"^\s*(?P<neg>-)?(?P<layer>[A-Za-z_][\w.]*)"
     r"(?:\[(?P<ch>[^\]]*)\])?"

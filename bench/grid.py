@@ -1,0 +1,57 @@
+"""Time a 16-channel feature-visualisation grid: one batch against one channel at a time, alternating.
+
+Both variants run the same optimisation (same size, steps and transforms) on the same model
+and layer; only the batch differs. Run: ``python bench/grid.py`` (add ``--steps 256`` for a
+full-length grid; the time per step does not change with the step count).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+
+from dreamer.config import VisConfig
+from dreamer.featvis.render import Cell, render_cells
+from dreamer.models import get_model
+from dreamer.objectives import channel
+
+
+def main() -> None:
+    """Alternate batched and one-at-a-time grids; print medians and the speed-up."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="lite0")
+    parser.add_argument("--layer", default="blocks.4")
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--size", type=int, default=128)
+    parser.add_argument("--steps", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    model = get_model(args.model, device="cpu")
+    cells = [Cell(channel(args.layer, c), str(c)) for c in range(args.channels)]
+    variants = {"batched": args.channels, "one at a time": 1}
+    warm = VisConfig(size=args.size, steps=2, seed=0)
+    for batch in variants.values():
+        render_cells(model, cells[: max(batch, 1)], warm.replace(batch=batch), progress=False)
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for r in range(args.repeats):
+        for name, batch in variants.items():
+            config = VisConfig(size=args.size, steps=args.steps, seed=r, batch=batch)
+            t = time.perf_counter()
+            render_cells(model, cells, config, progress=False)
+            times[name].append(time.perf_counter() - t)
+    med = {k: statistics.median(v) for k, v in times.items()}
+    print(
+        f"{args.model} {args.layer}: {args.channels}-channel grid at {args.size}px, {args.steps} steps, "
+        f"{torch.get_num_threads()} threads, {args.repeats} alternating runs"
+    )
+    for name, t in med.items():
+        print(f"  {name:<14} {t:7.2f} s per grid (median)  {t / args.steps:.3f} s per step")
+    print(f"  speed-up:      {med['one at a time'] / med['batched']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
