@@ -9,8 +9,9 @@ import torch
 
 from dreamer.ascent import Run, ascent_step
 from dreamer.config import DreamConfig
-from dreamer.errors import DreamerWarning
+from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.images import resize
+from dreamer.memory import MIN_TILE
 from dreamer.objectives import Objective
 
 MIN_SIDE = 32  # the smallest octave the networks still see structure in
@@ -51,30 +52,52 @@ def dream_octaves(
     config: DreamConfig,
     generator: torch.Generator,
     on_step: StepCallback | None = None,
+    tile_for: Callable[[int, int], int] | None = None,
 ) -> torch.Tensor:
-    """Dream ``image`` (1, 3, H, W) in [0, 1] through the octave pyramid; returns the new image."""
+    """Dream ``image`` (1, 3, H, W) in [0, 1] through the octave pyramid; returns the new image.
+
+    ``tile_for(h, w)`` picks each octave's tile size (default: ``auto_tile``). On a CUDA
+    out-of-memory error the step is retried once with tiles half the size, with a warning.
+    """
+    tile_for = tile_for or (lambda th, tw: auto_tile(th, tw, config.tile))
     h, w = image.shape[-2:]
     sizes = octave_sizes(h, w, config.octaves, config.octave_scale)
     detail = torch.zeros_like(resize(image, sizes[0]))
     dreamed = image
+    retried = False
     for octave, size in enumerate(sizes):
         base = resize(image, size)
         # The detail dreamed at the previous scale, upsampled onto this scale's base.
         dreamed = (base + resize(detail, size)).clamp_(0.0, 1.0)
-        tile = auto_tile(*size, config.tile)
+        tile = tile_for(*size)
         for step in range(config.steps):
-            score = ascent_step(
-                run,
-                objective,
-                dreamed,
+            kwargs = dict(
                 step_size=config.step_size,
                 jitter=config.jitter,
                 generator=generator,
                 normalize=config.normalize,
-                tile=tile,
                 smooth=config.smooth,
                 progress=step / max(config.steps - 1, 1),
             )
+            while True:  # at most twice: a CUDA out-of-memory error retries once with smaller tiles
+                try:
+                    score = ascent_step(run, objective, dreamed, tile=tile, **kwargs)
+                    break
+                except torch.cuda.OutOfMemoryError:
+                    if retried:
+                        raise DreamerError(
+                            f"out of GPU memory at {size[1]}x{size[0]} even with {tile} px tiles; "
+                            "try a smaller --max-side or --tile, or --device cpu"
+                        ) from None
+                    retried = True
+                    tile = max(MIN_TILE, (tile or max(size)) // 2)
+                    warnings.warn(
+                        f"out of GPU memory at {size[1]}x{size[0]}; retrying with {tile} px tiles",
+                        DreamerWarning,
+                        stacklevel=2,
+                    )
+                    if torch.cuda.is_available():
+                        torch.cuda.empty_cache()
             if on_step is not None:
                 on_step(octave, step, dreamed, score)
         detail = dreamed - base

@@ -23,9 +23,10 @@ from dreamer.config import DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.hooks import LayerHooks
 from dreamer.images import LoadedImage, as_loaded, fit_max_side, load_image, resize, save_image, to_pil, to_tensor
+from dreamer.memory import BUDGET_FRACTION, available_bytes, bytes_per_pixel, plan_tile
 from dreamer.models import DreamModel, get_model, resolve_device
 from dreamer.objectives import Objective, guide, parse_specs
-from dreamer.octaves import MIN_SIDE, dream_octaves
+from dreamer.octaves import MIN_SIDE, auto_tile, dream_octaves
 from dreamer.speed import resolve_precision
 
 GUIDE_SIDE = 512  # the guide image's longer side when its features are computed (once per render)
@@ -132,7 +133,14 @@ class Dreamer:
                 if callback is not None:
                     callback(octave, step, to_pil(current))
 
-            out = dream_octaves(run, objective, resize(image, work), config, generator, on_step)
+            # Measure what a pixel costs for this model, layers and precision, then fit each octave.
+            per_pixel = bytes_per_pixel(run, objective, model.device)
+            budget = int(BUDGET_FRACTION * available_bytes(model.device))
+
+            def tile_for(th: int, tw: int) -> int:
+                return plan_tile(th, tw, config.tile, auto_tile(th, tw, 0), per_pixel, budget)
+
+            out = dream_octaves(run, objective, resize(image, work), config, generator, on_step, tile_for)
         return resize(out, (h, w)).clamp_(0.0, 1.0)
 
     def dream(
