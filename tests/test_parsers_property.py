@@ -6,7 +6,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dreamer.animate import parse_pan
 from dreamer.errors import DreamerError
+from dreamer.images import fit_max_side
 from dreamer.objectives import parse_channels, parse_spec, parse_specs
 
 ANY_TEXT = st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=40)
@@ -49,3 +51,21 @@ def pytest_approx(value: float):
     import pytest
 
     return pytest.approx(value, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(ANY_TEXT, st.from_regex(r"[-+0-9.,e inf]{0,14}", fullmatch=True)))
+def test_parse_pan_raises_only_dreamer_error(text: str) -> None:
+    try:
+        dx, dy = parse_pan(text)
+    except DreamerError as exc:
+        assert "\n" not in str(exc) and "--pan" in str(exc)
+    else:
+        assert all(abs(v) < float("inf") for v in (dx, dy))
+
+
+@given(st.integers(1, 100_000), st.integers(1, 100_000), st.integers(16, 8192))
+def test_fit_max_side_keeps_the_longer_side_within_the_limit(w: int, h: int, max_side: int) -> None:
+    fw, fh = fit_max_side((w, h), max_side)
+    assert 1 <= fw <= w and 1 <= fh <= h
+    assert max(fw, fh) <= max(max_side, 1) or (fw, fh) == (w, h)
