@@ -422,7 +422,7 @@ def grid(
 ) -> None:
     """Feature visualisation: images optimised from noise to excite each channel or class, as a labelled grid."""
     from dreamer.featvis.render import grid as make_grid
-    from dreamer.images import check_output_path, save_image
+    from dreamer.images import check_output_path
     from dreamer.objectives import parse_channels
 
     check_output_path(output, (photo,) if photo else ())
@@ -438,9 +438,7 @@ def grid(
         columns=columns,
         progress=not quiet,
     )
-    save_image(out, output, metadata=out.info["dreamer"])
-    if not quiet:
-        click.echo(f"wrote {output}  (seed {out.info['dreamer']['seed']})")
+    _save_sheet(out, output, quiet)
 
 
 @cli.command()
@@ -464,7 +462,7 @@ def maps(
 ) -> None:
     """PHOTO's activation maps at a layer, each beside what that channel wants to see."""
     from dreamer.featvis.maps import maps as make_maps
-    from dreamer.images import check_output_path, default_output_path, load_image, save_image
+    from dreamer.images import check_output_path, default_output_path, load_image
     from dreamer.objectives import parse_channels
 
     loaded = load_image(photo)
@@ -479,6 +477,13 @@ def maps(
         columns=columns,
         progress=not quiet,
     )
+    _save_sheet(out, output, quiet)
+
+
+def _save_sheet(out: Any, output: Path, quiet: bool) -> None:
+    """Write a grid or maps sheet atomically with its settings, and say where."""
+    from dreamer.images import save_image
+
     save_image(out, output, metadata=out.info["dreamer"])
     if not quiet:
         click.echo(f"wrote {output}  (seed {out.info['dreamer']['seed']})")

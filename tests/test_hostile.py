@@ -17,6 +17,7 @@ from PIL import Image
 from dreamer.cli import cli
 
 FAST = ["--steps", "1", "--octaves", "2", "--max-side", "96", "--seed", "0", "-q"]
+VIS = ["--steps", "1", "--size", "32", "--seed", "0", "-q"]
 
 
 @pytest.fixture()
@@ -36,13 +37,15 @@ def commands(photo: Path, out: Path, good: Path) -> dict[str, list[str]]:
         "zoom": ["zoom", str(photo), "--frames", "2", "-o", str(out / "z.gif"), *FAST],
         "guide": ["render", str(good), "--guide", str(photo), "-o", str(out / "o.png"), *FAST],
         "mask": ["render", str(good), "--mask", str(photo), "-o", str(out / "o.png"), *FAST],
+        "grid": ["grid", "--layer", "blocks.4", "--top", "2", "--photo", str(photo), *VIS, "-o", str(out / "g.png")],
+        "maps": ["maps", str(photo), "--layer", "blocks.4", "--top", "2", *VIS, "-o", str(out / "m.png")],
     }
 
 
 BROKEN = ["text", "zip", "empty", "truncated-jpeg", "truncated-png", "directory", "missing", "bomb"]
 
 
-@pytest.mark.parametrize("command", ["render", "gallery", "zoom", "guide", "mask"])
+@pytest.mark.parametrize("command", ["render", "gallery", "zoom", "guide", "mask", "grid", "maps"])
 @pytest.mark.parametrize("case", BROKEN)
 def test_broken_input_is_one_line_and_leaves_no_output(
     runner: CliRunner, tmp_path: Path, cat: Path, command: str, case: str
