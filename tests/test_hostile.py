@@ -135,7 +135,15 @@ def test_ctrl_c_during_a_render_exits_130_and_leaves_no_output(tmp_path: Path, c
     out = tmp_path / "o.png"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1]), "PYTHONUNBUFFERED": "1"}
     args = [sys.executable, "-m", "dreamer", "render", str(big), "-o", str(out), "--steps", "200", "--octaves", "1"]
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # A shell that runs us in the background ignores SIGINT, and children inherit that: restore it.
+    proc = subprocess.Popen(
+        args,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     # Wait until the progress bar shows the dream is under way, then press Ctrl-C.
     seen = ""
     deadline = time.time() + 120
