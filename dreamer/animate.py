@@ -110,7 +110,7 @@ def zoom(
     from disk), so a run can resume where it stopped. Knobs as a DreamConfig or keywords (lighter
     defaults: ``ZOOM_CONFIG``); pass ``dreamer`` to reuse already loaded models.
     """
-    config = (config or ZOOM_CONFIG).replace(**options) if options else (config or ZOOM_CONFIG)
+    config = (config or ZOOM_CONFIG).replace(**options)
     _check_motion(frames, zoom, rotate)
     if not 0 <= start <= frames:
         raise DreamerError(f"start must be between 0 and --frames {frames} (got {start})")
@@ -202,7 +202,7 @@ def render_zoom(
     Returns the paths of frames 0 .. frames-1. The folder keeps the settings in ``zoom.json``;
     a resume without a seed reuses the recorded one, and other settings are refused.
     """
-    config = (config or ZOOM_CONFIG).replace(**options) if options else (config or ZOOM_CONFIG)
+    config = (config or ZOOM_CONFIG).replace(**options)
     _check_motion(frames, zoom, rotate)
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():

@@ -166,7 +166,7 @@ def render(
     out = Dreamer(config.device).dream(loaded, config, progress=not quiet, metadata=provenance)
     save_dream(out, output)
     if not quiet:
-        click.echo(f"wrote {output}  (seed {config.seed if config.seed is not None else out.info['dreamer']['seed']})")
+        click.echo(f"wrote {output}  (seed {out.info['dreamer']['seed']})")
 
 
 @cli.command()

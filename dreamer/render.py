@@ -160,7 +160,7 @@ class Dreamer:
         layers and guide describe; its name is recorded in the metadata. ``metadata`` adds
         provenance (e.g. the style name) to what the PNG records.
         """
-        config = (config or DreamConfig()).replace(**options) if options else (config or DreamConfig())
+        config = (config or DreamConfig()).replace(**options)
         if config.seed is None:
             config = config.replace(seed=secrets.randbits(63))
         started = time.perf_counter()
