@@ -23,6 +23,7 @@ _EXPORTS = {
     "DreamModel": "dreamer.models",
     "LayerHooks": "dreamer.hooks",
     "fold_batchnorm": "dreamer.speed",
+    "keep_freed_memory": "dreamer.heap",
     "Objective": "dreamer.objectives",
     "layer": "dreamer.objectives",
     "channel": "dreamer.objectives",

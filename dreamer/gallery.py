@@ -259,8 +259,10 @@ def _worker_init(threads: int, device: str) -> None:
     """Pool worker set-up: share the cores fairly and keep one Dreamer (models load once per worker)."""
     import torch
 
+    from dreamer.heap import keep_freed_memory
     from dreamer.render import Dreamer
 
+    keep_freed_memory()  # a spawned worker does not inherit the parent's malloc settings
     torch.set_num_threads(threads)
     _WORKER["dreamer"] = Dreamer(device)
 

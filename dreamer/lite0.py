@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 BN_EPS = 1e-3  # TensorFlow's default: the weights were trained with it
@@ -28,19 +28,64 @@ STAGES = (
 )
 
 
+def _memory_format(x: torch.Tensor) -> torch.memory_format:
+    """channels_last when ``x`` is laid out that way (and not also plain contiguous), else contiguous."""
+    if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous():
+        return torch.channels_last
+    return torch.contiguous_format
+
+
+class _PadCast(torch.autograd.Function):
+    """Zero-pad (B, C, H, W) into a new tensor of another dtype in one pass; backward copies the interior back.
+
+    ``F.pad`` followed by a cast fills the whole padded tensor, copies the interior in, then
+    copies it again to convert; on Lite0's large stride-2 layers those passes were a tenth
+    of an ascent step. Here the interior is copied (and converted) once and only the border is zeroed.
+    """
+
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, pads: tuple[int, int, int, int], dtype: torch.dtype) -> torch.Tensor:
+        """``pads`` = (left, right, top, bottom), as ``F.pad`` takes them for the last two dims."""
+        left, right, top, bottom = pads
+        n, c, h, w = x.shape
+        fmt = _memory_format(x)
+        out = torch.empty((n, c, top + h + bottom, left + w + right), dtype=dtype, device=x.device, memory_format=fmt)
+        out[..., top : top + h, left : left + w].copy_(x)
+        out[..., :top, :].zero_()
+        out[..., top + h :, :].zero_()
+        out[..., top : top + h, :left].zero_()
+        out[..., top : top + h, left + w :].zero_()
+        ctx.box, ctx.dtype, ctx.fmt = (top, h, left, w), x.dtype, fmt
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        """The gradient's interior, converted back to the input's dtype and layout."""
+        top, h, left, w = ctx.box
+        inner = grad[..., top : top + h, left : left + w]
+        out = torch.empty(inner.shape, dtype=ctx.dtype, device=grad.device, memory_format=ctx.fmt)
+        return out.copy_(inner), None, None
+
+
 class Conv2dSame(nn.Conv2d):
-    """Convolution with TensorFlow's "same" padding, so any input size is handled like TF."""
+    """Convolution with TensorFlow's "same" padding, so any input size is handled like TF.
+
+    It computes in its weights' dtype and returns the input's, so it can run in float32 inside
+    a bf16 network (``dreamer.speed.strided_depthwise_in_fp32``) with the cast folded into the pad.
+    """
+
+    computes_in_weight_dtype = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pad asymmetrically for the input's size, then convolve."""
+        """Pad asymmetrically for the input's size (casting to the weights' dtype), convolve, cast back."""
         ih, iw = x.shape[-2:]
         kh, kw = self.kernel_size
         sh, sw = self.stride
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
-        if pad_h or pad_w:
-            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
-        return super().forward(x)
+        pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
+        padded = _PadCast.apply(x, pads, self.weight.dtype) if pad_h or pad_w else x.to(self.weight.dtype)
+        return super().forward(padded).to(x.dtype)
 
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:

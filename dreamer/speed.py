@@ -175,7 +175,8 @@ def strided_depthwise_in_fp32(net: nn.Module) -> list[str]:
     names = []
     for name, m in net.named_modules():
         if isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels and max(m.stride) > 1:
-            if not isinstance(m, _Fp32Forward):
+            # Convs that already compute in their weights' dtype (lite0's TF-"same" convs) need no wrapper.
+            if not isinstance(m, _Fp32Forward) and not getattr(m, "computes_in_weight_dtype", False):
                 m.__class__ = type(f"Fp32{type(m).__name__}", (_Fp32Forward, type(m)), {})
             m.float()
             names.append(name)

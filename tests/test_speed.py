@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,9 @@ from torch import nn
 from dreamer.ascent import image_gradient
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
+from dreamer.heap import keep_freed_memory
 from dreamer.hooks import LayerHooks
-from dreamer.lite0 import EfficientNetLite0
+from dreamer.lite0 import Conv2dSame, EfficientNetLite0, _PadCast
 from dreamer.models import DreamModel, get_spec
 from dreamer.objectives import layer
 from dreamer.speed import check_precision, conv_bn_pairs, cpu_has_native_bf16, fold_batchnorm, resolve_precision
@@ -153,3 +155,36 @@ def test_strided_depthwise_convs_run_in_fp32_inside_bf16(real_model: DreamModel)
     with LayerHooks(bf16, ["blocks.1.0.conv_dw", "blocks.1"]) as run:
         acts = run(torch.rand(1, 3, 64, 64))
     assert acts["blocks.1.0.conv_dw"].dtype == torch.float32 and acts["blocks.1"].shape == (1, 24, 16, 16)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("size", [(16, 16), (15, 18)])
+def test_pad_cast_matches_pad_then_cast(dtype: torch.dtype, size: tuple[int, int]) -> None:
+    """The one-pass pad of lite0's TF-"same" convs: same values, gradient and layout as F.pad + cast."""
+    x = torch.randn(2, 5, *size, generator=torch.Generator().manual_seed(0)).to(dtype)
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
+    pads = (0, 1, 1, 2)
+    got = _PadCast.apply(x, pads, torch.float32)
+    want = nn.functional.pad(x, pads).float()
+    assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
+    weights = torch.randn(want.shape, generator=torch.Generator().manual_seed(1))
+    (g_got,) = torch.autograd.grad((got * weights).sum(), x)
+    (g_want,) = torch.autograd.grad((want * weights).sum(), x)
+    assert torch.equal(g_got, g_want) and g_got.dtype == dtype
+    assert g_got.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_same_conv_computes_in_its_weights_dtype() -> None:
+    """A TF-"same" conv holding fp32 weights takes and returns bf16 and equals the fp32 conv."""
+    conv = Conv2dSame(4, 4, 3, 2, 0, groups=4, bias=False)
+    x = torch.randn(1, 4, 10, 10, generator=torch.Generator().manual_seed(0))
+    y16 = conv(x.bfloat16())
+    assert y16.dtype == torch.bfloat16
+    assert torch.equal(y16, conv(x.bfloat16().float()).bfloat16())
+
+
+def test_keep_freed_memory_applies_on_glibc() -> None:
+    """On glibc it takes effect (and may be called again); elsewhere it reports that it did nothing."""
+    on_glibc = hasattr(os, "confstr") and "CS_GNU_LIBC_VERSION" in os.confstr_names
+    assert keep_freed_memory() is on_glibc
+    assert keep_freed_memory() is on_glibc
