@@ -1,9 +1,11 @@
 """One gradient-ascent step on the image: roll, gradient (by tiles if large), shape, normalise, step.
 
-The image is the only thing with a gradient; it is updated and clamped in place. Large images
-are done in tiles: the whole image is rolled by a random shift, each tile's gradient is computed
-on its own, the roll is undone and the gradient is shaped and normalised once for the whole
-image, so tile borders land somewhere new every step and leave no seams.
+The image is the only thing with a gradient; it is updated and clamped in place. The roll
+(jitter) of a whole image happens in the model's input pass (``DreamModel.prepare``), which
+hands the gradient back unrolled. Large images are done in tiles: the whole image is rolled
+by a random shift, each tile's gradient is computed on its own, the roll is undone and the
+gradient is shaped and normalised once for the whole image, so tile borders land somewhere
+new every step and leave no seams.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import torch
 from dreamer.objectives import Acts, Objective
 from dreamer.smoothing import smooth_gradient
 
-Run = Callable[[torch.Tensor], Acts]  # image batch in [0, 1] -> activations (a LayerHooks)
+Run = Callable[..., Acts]  # (image batch in [0, 1], roll shift) -> activations: a LayerHooks
 
 
 def tile_boxes(h: int, w: int, tile: int) -> list[tuple[int, int, int, int]]:
@@ -32,19 +34,31 @@ def is_tiled(h: int, w: int, tile: int) -> bool:
     return bool(tile) and (h > tile or w > tile)
 
 
-def image_gradient(run: Run, objective: Objective, image: torch.Tensor, tile: int = 0) -> tuple[torch.Tensor, float]:
-    """d(objective)/d(image), computed whole or tile by tile; returns (gradient, mean score)."""
+def _gradient(
+    run: Run, objective: Objective, image: torch.Tensor, shift: tuple[int, int]
+) -> tuple[torch.Tensor, float]:
+    """d(objective)/d(image) for the image rolled by ``shift`` (the model's input pass rolls and unrolls)."""
+    part = image.detach().requires_grad_(True)
+    score = objective(run(part, shift)).sum()
+    (grad,) = torch.autograd.grad(score, part)
+    return grad, float(score.detach())
+
+
+def image_gradient(
+    run: Run, objective: Objective, image: torch.Tensor, tile: int = 0, shift: tuple[int, int] = (0, 0)
+) -> tuple[torch.Tensor, float]:
+    """d(objective)/d(image) rolled by ``shift``, computed whole or tile by tile; returns (gradient, mean score)."""
     h, w = image.shape[-2:]
-    boxes = tile_boxes(h, w, tile) if is_tiled(h, w, tile) else [(0, h, 0, w)]
+    if not is_tiled(h, w, tile):
+        return _gradient(run, objective, image, shift)
+    rolled = image.roll(shift, dims=(2, 3))
     grad = torch.empty_like(image)
+    boxes = tile_boxes(h, w, tile)
     total = 0.0
     for y0, y1, x0, x1 in boxes:
-        part = image[..., y0:y1, x0:x1].detach().requires_grad_(True)
-        score = objective(run(part)).sum()
-        (g,) = torch.autograd.grad(score, part)
-        grad[..., y0:y1, x0:x1] = g
-        total += float(score.detach())
-    return grad, total / len(boxes)
+        grad[..., y0:y1, x0:x1], score = _gradient(run, objective, rolled[..., y0:y1, x0:x1], (0, 0))
+        total += score
+    return grad.roll((-shift[0], -shift[1]), dims=(2, 3)), total / len(boxes)
 
 
 def normalize_gradient(grad: torch.Tensor, how: str = "mean") -> torch.Tensor:
@@ -79,9 +93,8 @@ def ascent_step(
         dy, dx = torch.randint(-jitter, jitter + 1, (2,), generator=generator).tolist()
     else:
         dy = dx = 0
-    rolled = image.roll((dy, dx), dims=(2, 3))
-    grad, score = image_gradient(run, objective, rolled, tile)
-    grad = smooth_gradient(grad.roll((-dy, -dx), dims=(2, 3)), smooth, progress)
+    grad, score = image_gradient(run, objective, image, tile, (dy, dx))
+    grad = smooth_gradient(grad, smooth, progress)
     grad = normalize_gradient(grad, normalize)
     image.add_(grad, alpha=step_size).clamp_(0.0, 1.0)
     return score

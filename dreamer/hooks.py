@@ -56,13 +56,13 @@ class LayerHooks:
 
         return hook
 
-    def __call__(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """RGB [0, 1] image batch -> {layer: activation}, computing no more than needed."""
+    def __call__(self, image: torch.Tensor, shift: tuple[int, int] = (0, 0)) -> dict[str, torch.Tensor]:
+        """RGB [0, 1] image batch, rolled by ``shift`` -> {layer: activation}, computing no more than needed."""
         if not self._handles and self._targets:
             raise RuntimeError("LayerHooks must be used inside a `with` block")
         self._acts = {}
         try:
-            out = self.model.net(self.model.prepare(image))
+            out = self.model.net(self.model.prepare(image, shift))
         except _StopForward:
             pass
         else:

@@ -14,6 +14,7 @@ import pickle
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -217,6 +218,56 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     return dev
 
 
+def _roll_blocks(h: int, w: int, shift: tuple[int, int]) -> list[tuple[tuple, tuple]]:
+    """(destination, source) index pairs whose copies make ``torch.roll(x, shift, dims=(-2, -1))``."""
+    dy, dx = shift[0] % h, shift[1] % w
+    rows = [(slice(dy, h), slice(0, h - dy)), (slice(0, dy), slice(h - dy, h))]
+    cols = [(slice(dx, w), slice(0, w - dx)), (slice(0, dx), slice(w - dx, w))]
+    return [
+        ((..., rd, cd), (..., rs, cs))
+        for rd, rs in rows
+        for cd, cs in cols
+        if rd.stop > rd.start and cd.stop > cd.start
+    ]
+
+
+class _Prepare(torch.autograd.Function):
+    """Roll, normalise (``x * scale + offset``), cast and lay out the image in one pass; backward in one too.
+
+    As separate ops (roll, subtract, divide, cast, channels-last copy, and their mirror images
+    for the gradient) this plumbing took several full passes over the image every step.
+    """
+
+    @staticmethod
+    def forward(
+        ctx: Any,
+        image: torch.Tensor,
+        shift: tuple[int, int],
+        scale: torch.Tensor,
+        offset: torch.Tensor,
+        dtype: torch.dtype,
+        fmt: torch.memory_format,
+        loss_scale: float,
+    ) -> torch.Tensor:
+        """(B, 3, H, W) float image -> rolled, normalised network input of ``dtype`` in layout ``fmt``."""
+        out = torch.empty(image.shape, dtype=dtype, device=image.device, memory_format=fmt)
+        blocks = _roll_blocks(*image.shape[-2:], shift)
+        for dst, src in blocks:
+            torch.addcmul(offset, image[src], scale, out=out[dst])
+        ctx.blocks, ctx.dtype = blocks, image.dtype
+        ctx.save_for_backward(scale / loss_scale)  # undoes the fp16 loss scale applied in capture()
+        return out
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        """The input's gradient -> the image's: unrolled, scaled, float, contiguous."""
+        (scale,) = ctx.saved_tensors
+        out = torch.empty(grad.shape, dtype=ctx.dtype, device=grad.device)
+        for dst, src in ctx.blocks:
+            torch.mul(grad[dst], scale, out=out[src])
+        return out, None, None, None, None, None, None
+
+
 class DreamModel:
     """A frozen network in eval mode on one device, with its input normalisation and fast paths.
 
@@ -252,6 +303,7 @@ class DreamModel:
             self.net = self.net.to(memory_format=torch.channels_last)
         self.mean = torch.tensor(spec.mean, device=device).view(1, 3, 1, 1)
         self.std = torch.tensor(spec.std, device=device).view(1, 3, 1, 1)
+        self._scale, self._offset = 1.0 / self.std, -self.mean / self.std  # normalising as one multiply-add
         self._modules = dict(self.net.named_modules())
         # A folded conv's hook sees scale * conv + shift; these undo that for whoever hooks the conv.
         self._unfold = {
@@ -283,17 +335,14 @@ class DreamModel:
         """The model's registry name."""
         return self.spec.name
 
-    def prepare(self, image: torch.Tensor) -> torch.Tensor:
-        """RGB in [0, 1] -> the normalised input in the network's dtype and memory format.
+    def prepare(self, image: torch.Tensor, shift: tuple[int, int] = (0, 0)) -> torch.Tensor:
+        """RGB in [0, 1] -> the network's input: rolled by ``shift`` (the jitter), normalised, cast, laid out.
 
-        The cast happens here, inside the step, so the image's gradient comes back in float32.
+        One pass each way (``_Prepare``); the image's gradient comes back float32, unrolled and
+        contiguous, so the ascent step needs no roll or copy of its own.
         """
-        x = (image - self.mean) / self.std
-        if self.dtype != x.dtype:
-            if self.loss_scale != 1.0 and x.requires_grad:
-                x.register_hook(lambda g: g / self.loss_scale)  # undo the scale applied in capture()
-            x = x.to(self.dtype)
-        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        return _Prepare.apply(image, shift, self._scale, self._offset, self.dtype, fmt, self.loss_scale)
 
     def capture(self, name: str, output: torch.Tensor) -> torch.Tensor:
         """A layer's output as the objective should see it: float32, and a folded conv's own output."""

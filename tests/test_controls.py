@@ -311,7 +311,8 @@ def test_tiled_step_rolls_the_whole_image(random_model) -> None:
     """With tiles the roll is drawn over the whole image, not just the jitter range."""
     seen = []
 
-    def run(image: torch.Tensor) -> dict[str, torch.Tensor]:
+    def run(image: torch.Tensor, shift: tuple[int, int] = (0, 0)) -> dict[str, torch.Tensor]:
+        assert shift == (0, 0)  # tiles are cut from the rolled image; the model does not roll them again
         seen.append(image.clone())
         return {"x": image}
 

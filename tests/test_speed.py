@@ -188,3 +188,18 @@ def test_keep_freed_memory_applies_on_glibc() -> None:
     on_glibc = hasattr(os, "confstr") and "CS_GNU_LIBC_VERSION" in os.confstr_names
     assert keep_freed_memory() is on_glibc
     assert keep_freed_memory() is on_glibc
+
+
+@pytest.mark.parametrize("shift", [(0, 0), (3, -5), (-9, 13), (40, 0)])
+def test_one_pass_input_matches_roll_normalise_cast(random_model: DreamModel, shift: tuple[int, int]) -> None:
+    """prepare(image, shift) == roll, normalise, cast, channels-last; its gradient is the unrolled one."""
+    image = torch.rand(2, 3, 24, 36, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    model = random_model.with_precision("bf16")
+    got = model.prepare(image, shift)
+    want = ((image.roll(shift, dims=(2, 3)) - model.mean) / model.std).to(torch.bfloat16)
+    assert got.dtype == torch.bfloat16 and got.is_contiguous(memory_format=torch.channels_last)
+    assert (got.float() - want.float()).abs().max() <= 1e-2  # a bf16 rounding step at most
+    weights = torch.randn(got.shape, generator=torch.Generator().manual_seed(1))
+    (g_got,) = torch.autograd.grad((got.float() * weights).sum(), image)
+    (g_want,) = torch.autograd.grad((want.float() * weights).sum(), image)
+    assert torch.allclose(g_got, g_want) and g_got.is_contiguous() and g_got.dtype == torch.float32
