@@ -10,6 +10,7 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
+from dreamer import lite0
 from dreamer.ascent import image_gradient
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
@@ -203,3 +204,34 @@ def test_one_pass_input_matches_roll_normalise_cast(random_model: DreamModel, sh
     (g_got,) = torch.autograd.grad((got.float() * weights).sum(), image)
     (g_want,) = torch.autograd.grad((want.float() * weights).sum(), image)
     assert torch.allclose(g_got, g_want) and g_got.is_contiguous() and g_got.dtype == torch.float32
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fused_conv_relu6_matches_the_separate_ops(
+    real_model: DreamModel, precision: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lite0's conv + ReLU6 pairs run as one oneDNN kernel: same activations and image gradient."""
+    model = real_model.with_precision(precision)
+    objective = layer("blocks.4")
+    image = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
+    calls = []
+    real_apply = lite0._ConvReLU6.apply
+    monkeypatch.setattr(lite0._ConvReLU6, "apply", lambda *a: calls.append(1) or real_apply(*a))
+    with LayerHooks(model, ["blocks.4"]) as run:
+        fused, fused_score = image_gradient(run, objective, image)
+        # blocks.0 to blocks.4: 1 + 3 + 3 + 5 + 6 pairs (each stage's strided depthwise conv stays apart)
+        assert len(calls) == 18
+        monkeypatch.setattr(lite0, "_fused_kernel_available", lambda: False)
+        plain, plain_score = image_gradient(run, objective, image)
+    assert len(calls) == 18  # none more with the kernel switched off
+    assert abs(fused_score - plain_score) <= 1e-5 * abs(plain_score)
+    assert _relative(fused, plain) < 1e-5
+
+
+def test_hooks_inside_a_fused_pair_still_see_their_own_outputs(real_model: DreamModel) -> None:
+    """Hooking a fused pair's batch-norm or ReLU6 by name runs them apart, so each hook sees its module."""
+    names = ["blocks.4.0.bn1", "blocks.4.0.act1", "blocks.4"]
+    with LayerHooks(real_model, names) as run:
+        acts = run(torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
+    assert float(acts["blocks.4.0.bn1"].min()) < 0  # before the clamp
+    assert torch.equal(acts["blocks.4.0.act1"], acts["blocks.4.0.bn1"].clamp(0, 6))
