@@ -77,16 +77,19 @@ class Conv2dSame(nn.Conv2d):
 
     computes_in_weight_dtype = True
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pad asymmetrically for the input's size (casting to the weights' dtype), convolve, cast back."""
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` padded asymmetrically for its size, as TF does, and cast to the weights' dtype."""
         ih, iw = x.shape[-2:]
         kh, kw = self.kernel_size
         sh, sw = self.stride
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
         pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
-        padded = _PadCast.apply(x, pads, self.weight.dtype) if pad_h or pad_w else x.to(self.weight.dtype)
-        return super().forward(padded).to(x.dtype)
+        return _PadCast.apply(x, pads, self.weight.dtype) if pad_h or pad_w else x.to(self.weight.dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pad (casting to the weights' dtype), convolve, cast back to the input's dtype."""
+        return super().forward(self.pad(x)).to(x.dtype)
 
 
 class _ConvReLU6(torch.autograd.Function):
@@ -99,7 +102,8 @@ class _ConvReLU6(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
         """conv(x) clamped to [0, 6] in one oneDNN call."""
-        args = (list(conv.padding), list(conv.stride), list(conv.dilation), conv.groups)
+        padding = [0, 0] if isinstance(conv, Conv2dSame) else list(conv.padding)  # that one pads x itself
+        args = (padding, list(conv.stride), list(conv.dilation), conv.groups)
         y = torch.ops.mkldnn._convolution_pointwise(x, conv.weight, conv.bias, *args, "hardtanh", [0.0, 6.0], "")
         ctx.save_for_backward(x, conv.weight, y)
         ctx.args = args
@@ -144,24 +148,28 @@ def _observed(*modules: nn.Module) -> bool:
 def conv_relu6(conv: nn.Conv2d, bn: nn.Module, act: nn.Module, x: torch.Tensor) -> torch.Tensor:
     """``act(bn(conv(x)))``, as one fused CPU kernel where that is exact and nobody watches the middle.
 
-    Fused only for a frozen plain conv whose batch-norm was folded away (``bn`` is Identity) on a
-    CPU input of the conv's dtype, and only while no hook is on the three modules, so hooking
-    ``conv_pw`` or ``act1`` by name still sees their own outputs.
+    Fused only on the CPU, for a frozen conv (plain or TF-"same") whose batch-norm was folded
+    away (``bn`` is Identity), computing in the conv's weights' dtype and returning the input's,
+    and only while no hook is on the three modules, so hooking ``conv_pw`` or ``act1`` by name
+    still sees their own outputs.
     """
     fusable = (
-        type(conv) is nn.Conv2d
+        type(conv) in (nn.Conv2d, Conv2dSame)
         and isinstance(bn, nn.Identity)
         and isinstance(act, nn.ReLU6)
         and conv.padding_mode == "zeros"
         and not isinstance(conv.padding, str)
         and not conv.weight.requires_grad
         and x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.bfloat16)
-        and x.dtype == conv.weight.dtype
+        and conv.weight.dtype in (torch.float32, torch.bfloat16)
         and _fused_kernel_available()
         and not _observed(conv, bn, act)
     )
-    return _ConvReLU6.apply(x, conv) if fusable else act(bn(conv(x)))
+    if not fusable:
+        return act(bn(conv(x)))
+    if isinstance(conv, Conv2dSame):  # pads and casts to its weights' dtype; the result comes back cast
+        return _ConvReLU6.apply(conv.pad(x), conv).to(x.dtype)
+    return _ConvReLU6.apply(x.to(conv.weight.dtype), conv).to(x.dtype)
 
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -208,7 +216,7 @@ class InvertedResidual(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the block, with the residual where shapes allow."""
         y = conv_relu6(self.conv_pw, self.bn1, self.act1, x)
-        y = conv_relu6(self.conv_dw, self.bn2, self.act2, y)
+        y = conv_relu6(self.conv_dw, self.bn2, self.act2, y)  # strided: TF padding, maybe fp32 in bf16
         y = self.bn3(self.conv_pwl(y))
         return x + y if self.has_skip else y
 
@@ -253,7 +261,7 @@ class EfficientNetLite0(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Image normalised to [-1, 1] (B, 3, H, W) -> logits (B, classes)."""
-        x = self.act1(self.bn1(self.conv_stem(x)))
+        x = conv_relu6(self.conv_stem, self.bn1, self.act1, x)
         x = self.blocks(x)
         x = conv_relu6(self.conv_head, self.bn2, self.act2, x)
         return self.classifier(self.global_pool(x).flatten(1))

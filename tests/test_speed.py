@@ -219,13 +219,15 @@ def test_fused_conv_relu6_matches_the_separate_ops(
     monkeypatch.setattr(lite0._ConvReLU6, "apply", lambda *a: calls.append(1) or real_apply(*a))
     with LayerHooks(model, ["blocks.4"]) as run:
         fused, fused_score = image_gradient(run, objective, image)
-        # blocks.0 to blocks.4: 1 + 3 + 3 + 5 + 6 pairs (each stage's strided depthwise conv stays apart)
-        assert len(calls) == 18
+        assert len(calls) == 22  # the stem, then blocks.0 to blocks.4: 1 + 4 + 4 + 6 + 6 pairs
         monkeypatch.setattr(lite0, "_fused_kernel_available", lambda: False)
         plain, plain_score = image_gradient(run, objective, image)
-    assert len(calls) == 18  # none more with the kernel switched off
+    assert len(calls) == 22  # none more with the kernel switched off
     assert abs(fused_score - plain_score) <= 1e-5 * abs(plain_score)
-    assert _relative(fused, plain) < 1e-5
+    if precision == "fp32":
+        assert _relative(fused, plain) < 1e-5
+    else:  # fused, a ReLU6 at 6 is tested on the fp32 output before it rounds to bf16: a few pixels differ
+        assert _cos(fused, plain) > 0.9999
 
 
 def test_hooks_inside_a_fused_pair_still_see_their_own_outputs(real_model: DreamModel) -> None:
