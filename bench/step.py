@@ -2,8 +2,9 @@
 
 The naive step is what most public DeepDream code does: a full forward pass with a hook on
 the layer, parameters left trainable, ``loss.backward()``. Ours stops the forward at the
-layer, freezes the parameters, runs channels-last, folds batch-norm into the convolutions and
-(``bf16``) runs the network in bfloat16 with an fp32 image and gradient. Every variant is timed
+layer, freezes the parameters, runs channels-last, folds batch-norm into the convolutions, fuses
+Lite0's conv + ReLU6 pairs into one oneDNN kernel and (``bf16``) runs the network in bfloat16
+with an fp32 image and gradient. Every variant is timed
 round-robin in the same run; medians and ratios are printed, with FLOPs per step
 (``torch.utils.flop_counter``), the achieved GFLOP/s, the machine's measured dense conv
 throughput, and each variant's gradient cosine against the exact fp32 gradient.
@@ -25,18 +26,20 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from dreamer.ascent import image_gradient
 from dreamer.hooks import LayerHooks
+from dreamer.lite0 import set_fused
 from dreamer.models import TORCHVISION_LAYERS, DreamModel, get_spec
 from dreamer.objectives import layer
 from dreamer.speed import DTYPES, PRECISIONS
 
-# name -> (stop at the layer + frozen, channels-last, fold batch-norm, precision)
-VARIANTS: dict[str, tuple[bool, bool, bool, str]] = {
-    "naive": (False, False, False, "fp32"),
-    "stopped+frozen": (True, False, False, "fp32"),
-    "+channels-last": (True, True, False, "fp32"),
-    "+folded (fp32)": (True, True, True, "fp32"),
-    "+bf16": (True, True, True, "bf16"),
-    "+fp16": (True, True, True, "fp16"),
+# name -> (stop at the layer + frozen, channels-last, fold batch-norm, fuse conv + ReLU6 (lite0), precision)
+VARIANTS: dict[str, tuple[bool, bool, bool, bool, str]] = {
+    "naive": (False, False, False, False, "fp32"),
+    "stopped+frozen": (True, False, False, False, "fp32"),
+    "+channels-last": (True, True, False, False, "fp32"),
+    "+folded": (True, True, True, False, "fp32"),
+    "+fused (fp32)": (True, True, True, True, "fp32"),
+    "+bf16": (True, True, True, True, "bf16"),
+    "+fp16": (True, True, True, True, "fp16"),
 }
 SUITE = [("lite0", 512, 10), ("lite0", 1024, 5), ("googlenet", 512, 8), ("googlenet", 1024, 4)]
 SUITE += [("vgg16", 512, 4), ("vgg16", 1024, 2)]
@@ -58,11 +61,12 @@ def naive_gradient(
 
 def build(name: str, device: torch.device, variant: str) -> DreamModel:
     """A fresh copy of the model set up as the variant wants (torchvision ones with random weights)."""
-    _, channels_last, fold, precision = VARIANTS[variant]
+    _, channels_last, fold, fuse, precision = VARIANTS[variant]
     spec = get_spec(name)
     torch.manual_seed(0)
     net = spec.build() if name == "lite0" else spec.architecture()
     model = DreamModel(net, spec, device, precision=precision, fold_bn=fold)
+    set_fused(model.net, fuse)
     if not channels_last:
         model.channels_last = False
         model.net.to(memory_format=torch.contiguous_format)
@@ -146,7 +150,7 @@ def bench_one(name: str, layer_name: str, size: int, repeats: int, device: torch
             times[v].append(time.perf_counter() - t)
     for h in hooks:
         h.remove()
-    ref = grads.get("+folded (fp32)", grads[variants[-1]])
+    ref = grads.get("+folded", grads[variants[-1]])
     base = statistics.median(times["naive"]) if "naive" in times else None
     print(f"\n{name} {layer_name} at {size}px on {device_name(device)}, {repeats} alternating runs")
     print(f"  {'variant':<16} {'s/step':>8} {'vs naive':>9} {'GFLOP':>7} {'GFLOP/s':>8} {'grad cos':>9}")

@@ -145,7 +145,7 @@ def _observed(*modules: nn.Module) -> bool:
     return any(getattr(m, name, None) for m in modules for name in hooks)
 
 
-def conv_relu6(conv: nn.Conv2d, bn: nn.Module, act: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def conv_relu6(conv: nn.Conv2d, bn: nn.Module, act: nn.Module, x: torch.Tensor, fuse: bool = True) -> torch.Tensor:
     """``act(bn(conv(x)))``, as one fused CPU kernel where that is exact and nobody watches the middle.
 
     Fused only on the CPU, for a frozen conv (plain or TF-"same") whose batch-norm was folded
@@ -154,7 +154,8 @@ def conv_relu6(conv: nn.Conv2d, bn: nn.Module, act: nn.Module, x: torch.Tensor) 
     still sees their own outputs.
     """
     fusable = (
-        type(conv) in (nn.Conv2d, Conv2dSame)
+        fuse
+        and type(conv) in (nn.Conv2d, Conv2dSame)
         and isinstance(bn, nn.Identity)
         and isinstance(act, nn.ReLU6)
         and conv.padding_mode == "zeros"
@@ -170,6 +171,13 @@ def conv_relu6(conv: nn.Conv2d, bn: nn.Module, act: nn.Module, x: torch.Tensor) 
     if isinstance(conv, Conv2dSame):  # pads and casts to its weights' dtype; the result comes back cast
         return _ConvReLU6.apply(conv.pad(x), conv).to(x.dtype)
     return _ConvReLU6.apply(x.to(conv.weight.dtype), conv).to(x.dtype)
+
+
+def set_fused(net: nn.Module, fuse: bool) -> None:
+    """Switch the conv + ReLU6 fusion on or off in every Lite0 block of ``net`` (benches compare both)."""
+    for m in net.modules():
+        if isinstance(m, (DepthwiseSeparable, InvertedResidual, EfficientNetLite0)):
+            m.fuse = fuse
 
 
 def _conv(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1) -> nn.Conv2d:
@@ -190,10 +198,11 @@ class DepthwiseSeparable(nn.Module):
         self.conv_pw = _conv(cin, cout, 1)
         self.bn2 = nn.BatchNorm2d(cout, eps=BN_EPS)
         self.has_skip = stride == 1 and cin == cout
+        self.fuse = True  # conv + ReLU6 as one kernel where exact (see conv_relu6; set_fused switches it)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the block, with the residual where shapes allow."""
-        y = self.bn2(self.conv_pw(conv_relu6(self.conv_dw, self.bn1, self.act1, x)))
+        y = self.bn2(self.conv_pw(conv_relu6(self.conv_dw, self.bn1, self.act1, x, self.fuse)))
         return x + y if self.has_skip else y
 
 
@@ -212,11 +221,12 @@ class InvertedResidual(nn.Module):
         self.conv_pwl = _conv(mid, cout, 1)
         self.bn3 = nn.BatchNorm2d(cout, eps=BN_EPS)
         self.has_skip = stride == 1 and cin == cout
+        self.fuse = True  # conv + ReLU6 as one kernel where exact (see conv_relu6; set_fused switches it)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Run the block, with the residual where shapes allow."""
-        y = conv_relu6(self.conv_pw, self.bn1, self.act1, x)
-        y = conv_relu6(self.conv_dw, self.bn2, self.act2, y)  # strided: TF padding, maybe fp32 in bf16
+        y = conv_relu6(self.conv_pw, self.bn1, self.act1, x, self.fuse)
+        y = conv_relu6(self.conv_dw, self.bn2, self.act2, y, self.fuse)  # strided: TF padding, maybe fp32 in bf16
         y = self.bn3(self.conv_pwl(y))
         return x + y if self.has_skip else y
 
@@ -246,6 +256,7 @@ class EfficientNetLite0(nn.Module):
         self.act2 = nn.ReLU6()
         self.global_pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(1280, num_classes)
+        self.fuse = True
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -261,9 +272,9 @@ class EfficientNetLite0(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Image normalised to [-1, 1] (B, 3, H, W) -> logits (B, classes)."""
-        x = conv_relu6(self.conv_stem, self.bn1, self.act1, x)
+        x = conv_relu6(self.conv_stem, self.bn1, self.act1, x, self.fuse)
         x = self.blocks(x)
-        x = conv_relu6(self.conv_head, self.bn2, self.act2, x)
+        x = conv_relu6(self.conv_head, self.bn2, self.act2, x, self.fuse)
         return self.classifier(self.global_pool(x).flatten(1))
 
 
