@@ -12,6 +12,7 @@ import statistics
 import time
 
 import torch
+from flops import conv_throughput, count_flops  # bench/flops.py, next to this script
 
 from dreamer.config import VisConfig
 from dreamer.featvis.render import Cell, render_cells
@@ -36,6 +37,13 @@ def main() -> None:
     warm = VisConfig(size=args.size, steps=2, seed=0)
     for batch in variants.values():
         render_cells(model, cells[: max(batch, 1)], warm.replace(batch=batch), progress=False)
+    # FLOPs of one optimisation step of the whole grid: two steps minus one, so set-up cancels out
+    flops = [
+        count_flops(lambda n=n: render_cells(model, cells, warm.replace(steps=n, batch=args.channels), progress=False))
+        for n in (1, 2)
+    ]
+    per_step = flops[1] - flops[0]
+    peak = conv_throughput(torch.device("cpu"), model.dtype)
     times: dict[str, list[float]] = {name: [] for name in variants}
     for r in range(args.repeats):
         for name, batch in variants.items():
@@ -48,8 +56,10 @@ def main() -> None:
         f"{args.model} {args.layer}: {args.channels}-channel grid at {args.size}px, {args.steps} steps, "
         f"{torch.get_num_threads()} threads, {args.repeats} alternating runs"
     )
+    print(f"  {per_step / 1e9:.1f} GFLOP per grid step; dense 3x3 conv ceiling {peak:.0f} GFLOP/s ({model.precision})")
     for name, t in med.items():
-        print(f"  {name:<14} {t:7.2f} s per grid (median)  {t / args.steps:.3f} s per step")
+        step = t / args.steps
+        print(f"  {name:<14} {t:7.2f} s per grid (median)  {step:.3f} s per step  {per_step / step / 1e9:6.1f} GFLOP/s")
     print(f"  speed-up:      {med['one at a time'] / med['batched']:.2f}x")
 
 

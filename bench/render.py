@@ -2,8 +2,9 @@
 
 The gain is the dream layer's objective (mean squared activation) on the final image over the
 same on the input, both measured with the exact fp32 model, so precisions are compared on the
-same ruler. Renders alternate between precisions; medians are printed. The dreams are saved
-(``--out``) so they can be compared side by side by eye.
+same ruler. Renders alternate between precisions; medians are printed, with the render's FLOPs
+(every ascent step's convs) and the GFLOP/s reached next to the machine's dense conv ceiling.
+The dreams are saved (``--out``) so they can be compared side by side by eye.
 
 Run: ``python bench/render.py`` (bundled astronaut photo, 512x512, default settings).
 """
@@ -16,13 +17,28 @@ import time
 from pathlib import Path
 
 import torch
+from flops import conv_throughput, count_flops  # bench/flops.py, next to this script
 
+from dreamer.ascent import image_gradient
 from dreamer.config import DreamConfig
 from dreamer.hooks import LayerHooks
 from dreamer.images import load_image, save_image, to_tensor
-from dreamer.objectives import parse_specs
+from dreamer.models import DreamModel
+from dreamer.objectives import Objective, parse_specs
+from dreamer.octaves import octave_sizes
 from dreamer.render import Dreamer
 from dreamer.samples import sample_path
+from dreamer.speed import DTYPES
+
+
+def render_flops(model: DreamModel, objective: Objective, config: DreamConfig, size: tuple[int, int]) -> float:
+    """FLOPs of a render's ascent steps: one step counted at each octave's size, times the steps."""
+    total = 0.0
+    with LayerHooks(model, objective.layers) as run:
+        for h, w in octave_sizes(size[1], size[0], config.octaves, config.octave_scale):
+            image = torch.rand(1, 3, h, w)
+            total += config.steps * count_flops(lambda image=image: image_gradient(run, objective, image))
+    return total
 
 
 def main() -> None:
@@ -49,6 +65,8 @@ def main() -> None:
             return float(objective(run(image)).mean())
 
     before = score(to_tensor(loaded.rgb))
+    flops = render_flops(model, objective, config, loaded.rgb.size)
+    peaks = {p: conv_throughput(torch.device("cpu"), DTYPES[p]) for p in precisions}
     times: dict[str, list[float]] = {p: [] for p in precisions}
     gains: dict[str, float] = {}
     args.out.mkdir(parents=True, exist_ok=True)
@@ -64,10 +82,15 @@ def main() -> None:
         f"default render of {Path(args.photo).name} ({w}x{h}), {config.octaves} octaves x {config.steps} steps "
         f"at {specs}, {torch.get_num_threads()} threads, {args.repeats} alternating runs; gains measured in fp32"
     )
+    print(
+        f"  {flops / 1e9:.0f} GFLOP per render (ascent steps); dense 3x3 conv ceiling: "
+        + ", ".join(f"{p} {g:.0f} GFLOP/s" for p, g in peaks.items())
+    )
     ref = gains.get("fp32")
     for p in precisions:
+        med = statistics.median(times[p])
         rel = f"  gain vs fp32 {gains[p] / ref:.3f}" if ref else ""
-        print(f"  {p}: {statistics.median(times[p]):6.2f} s (median)  activation gain {gains[p]:.3f}{rel}")
+        print(f"  {p}: {med:6.2f} s (median, {flops / med / 1e9:5.1f} GFLOP/s)  activation gain {gains[p]:.3f}{rel}")
     print(f"  images: {', '.join(str(args.out / f'{Path(args.photo).stem}_{p}.png') for p in precisions)}")
 
 

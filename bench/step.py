@@ -16,13 +16,12 @@ Run: ``python bench/step.py`` (lite0 at 512 px) or ``python bench/step.py --suit
 from __future__ import annotations
 
 import argparse
-import math
 import statistics
 import time
 from collections.abc import Callable
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
+from flops import conv_throughput, count_flops, sync  # bench/flops.py, next to this script
 
 from dreamer.ascent import image_gradient
 from dreamer.hooks import LayerHooks
@@ -87,49 +86,6 @@ def step_function(
     return (lambda image: image_gradient(hooks, objective, image)[0]), hooks
 
 
-def sync(device: torch.device) -> None:
-    """Wait for queued GPU work, so timings are real."""
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def _conv_backward_flops(grad_out_shape, _x_shape, w_shape, *args, **_kwargs) -> int:  # noqa: ANN001
-    """Conv backward FLOPs that respect groups: input and weight gradients each cost one forward conv.
-
-    torch's own formula ignores ``groups`` for the weight gradient and overcounts depthwise
-    convs by their channel count (64x on a 64-channel depthwise conv), which inflates the naive step.
-    """
-    output_mask = args[7]  # after bias, stride, padding, dilation, transposed, output_padding, groups
-    forward = 2 * math.prod(grad_out_shape) * math.prod(w_shape[1:])
-    return forward * (int(output_mask[0]) + int(output_mask[1]))
-
-
-def count_flops(fn: Callable[[torch.Tensor], torch.Tensor], image: torch.Tensor) -> float:
-    """FLOPs of one call (convs and matmuls), with depthwise conv backward counted correctly."""
-    fix = {torch.ops.aten.convolution_backward: _conv_backward_flops}
-    with FlopCounterMode(display=False, custom_mapping=fix) as counter:
-        fn(image)
-    return float(counter.get_total_flops())
-
-
-def conv_throughput(device: torch.device, dtype: torch.dtype, seconds: float = 2.0) -> float:
-    """GFLOP/s of a dense 3x3 conv forward (256 -> 256 channels, 64x64, channels-last): the machine's ceiling."""
-    conv = torch.nn.Conv2d(256, 256, 3, padding=1, bias=False).to(device, dtype, memory_format=torch.channels_last)
-    x = torch.randn(1, 256, 64, 64, device=device, dtype=dtype).contiguous(memory_format=torch.channels_last)
-    flops = 2 * 256 * 256 * 9 * 64 * 64
-    times = []
-    with torch.no_grad():
-        conv(x)
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end or len(times) < 5:
-            sync(device)
-            t = time.perf_counter()
-            conv(x)
-            sync(device)
-            times.append(time.perf_counter() - t)
-    return flops / statistics.median(times) / 1e9
-
-
 def bench_one(name: str, layer_name: str, size: int, repeats: int, device: torch.device, variants: list[str]) -> None:
     """Alternate every variant ``repeats`` times on one model, layer and size; print the table."""
     image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0)).to(device)
@@ -139,7 +95,7 @@ def bench_one(name: str, layer_name: str, size: int, repeats: int, device: torch
         fns[v], h = step_function(model, v, layer_name)
         hooks += [h] if h else []
         grads[v] = fns[v](image).float()  # warm-up, and the gradient to compare
-        flops[v] = count_flops(fns[v], image) if device.type == "cpu" or v != "+fp16" else float("nan")
+        flops[v] = count_flops(lambda v=v: fns[v](image)) if device.type == "cpu" or v != "+fp16" else float("nan")
     times: dict[str, list[float]] = {v: [] for v in variants}
     for _ in range(repeats):
         for v in variants:
