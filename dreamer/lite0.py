@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 BN_EPS = 1e-3  # TensorFlow's default: the weights were trained with it
@@ -124,10 +125,22 @@ class _ConvReLU6(torch.autograd.Function):
 
 @functools.cache
 def _fused_kernel_available() -> bool:
-    """Whether this torch build has oneDNN's fused convolution (CPU builds with mkldnn do)."""
+    """Whether oneDNN's fused convolution exists in this torch build and computes conv + clamp here.
+
+    Checked once on a tiny input, so a build or CPU where the private op is missing or
+    misbehaves falls back to the separate modules instead of failing a render.
+    """
     try:
-        return torch.backends.mkldnn.is_available() and bool(torch.ops.mkldnn._convolution_pointwise)
-    except (AttributeError, RuntimeError):
+        if not torch.backends.mkldnn.is_available():
+            return False
+        with torch.no_grad():
+            x = torch.linspace(-4.0, 4.0, 2 * 5 * 5).view(1, 2, 5, 5)
+            w = torch.linspace(-1.0, 3.0, 4 * 2 * 3 * 3).view(4, 2, 3, 3)
+            b = torch.linspace(-1.0, 1.0, 4)
+            args = ([1, 1], [1, 1], [1, 1], 1, "hardtanh", [0.0, 6.0], "")
+            fused = torch.ops.mkldnn._convolution_pointwise(x, w, b, *args)
+            return bool(torch.allclose(fused, F.conv2d(x, w, b, padding=1).clamp(0.0, 6.0), atol=1e-5))
+    except (AttributeError, RuntimeError, NotImplementedError):
         return False
 
 

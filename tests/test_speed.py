@@ -238,3 +238,19 @@ def test_hooks_inside_a_fused_pair_still_see_their_own_outputs(real_model: Dream
         acts = run(torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0)))
     assert float(acts["blocks.4.0.bn1"].min()) < 0  # before the clamp
     assert torch.equal(acts["blocks.4.0.act1"], acts["blocks.4.0.bn1"].clamp(0, 6))
+
+
+def test_fusion_is_off_where_the_fused_kernel_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build without oneDNN (or whose private op fails its check) runs the separate modules."""
+    lite0._fused_kernel_available.cache_clear()
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
+    try:
+        assert lite0._fused_kernel_available() is False
+        net = EfficientNetLite0().eval().requires_grad_(False)
+        fold_batchnorm(net)
+        calls = []
+        monkeypatch.setattr(lite0._ConvReLU6, "apply", lambda *a: calls.append(1))
+        logits = net(torch.rand(1, 3, 64, 64))
+        assert calls == [] and logits.shape == (1, 1000)
+    finally:
+        lite0._fused_kernel_available.cache_clear()
