@@ -37,90 +37,112 @@ def _memory_format(x: torch.Tensor) -> torch.memory_format:
     return torch.contiguous_format
 
 
-class _PadCast(torch.autograd.Function):
-    """Zero-pad (B, C, H, W) into a new tensor of another dtype in one pass; backward copies the interior back.
+def _pad(x: torch.Tensor, pads: tuple[int, int, int, int], dtype: torch.dtype) -> torch.Tensor:
+    """Zero-pad (B, C, H, W) by (left, right, top, bottom) into a new ``dtype`` tensor in one pass.
 
-    ``F.pad`` followed by a cast fills the whole padded tensor, copies the interior in, then
-    copies it again to convert; on Lite0's large stride-2 layers those passes were a tenth
-    of an ascent step. Here the interior is copied (and converted) once and only the border is zeroed.
+    ``F.pad`` (and a cast after it) fills the whole padded tensor, copies the interior in, then
+    copies it again to convert; on Lite0's large stride-2 layers those passes were a tenth of an
+    ascent step. Here the interior is copied (and converted) once and only the border is zeroed.
+    """
+    left, right, top, bottom = pads
+    n, c, h, w = x.shape
+    fmt = _memory_format(x)
+    out = torch.empty((n, c, top + h + bottom, left + w + right), dtype=dtype, device=x.device, memory_format=fmt)
+    out[..., top : top + h, left : left + w].copy_(x)
+    out[..., :top, :].zero_()
+    out[..., top + h :, :].zero_()
+    out[..., top : top + h, :left].zero_()
+    out[..., top : top + h, left + w :].zero_()
+    return out
+
+
+def _unpad(grad: torch.Tensor, pads: tuple[int, int, int, int], dtype: torch.dtype) -> torch.Tensor:
+    """The interior of a padded gradient, as a new ``dtype`` tensor in ``grad``'s layout (one pass)."""
+    left, right, top, bottom = pads
+    inner = grad[..., top : grad.shape[-2] - bottom, left : grad.shape[-1] - right]
+    out = torch.empty(inner.shape, dtype=dtype, device=grad.device, memory_format=_memory_format(grad))
+    return out.copy_(inner)
+
+
+def _slow_bf16_backward(conv: nn.Conv2d, grad: torch.Tensor) -> bool:
+    """Whether oneDNN's bf16 input gradient of this conv is the slow one: strided depthwise, on the CPU.
+
+    Measured about 9x slower than fp32 (3x3, stride 2, 96 channels at 256 px: 124 ms vs 16 ms).
+    """
+    depthwise = conv.groups > 1 and conv.groups == conv.in_channels
+    return grad.device.type == "cpu" and grad.dtype == torch.bfloat16 and depthwise and max(conv.stride) > 1
+
+
+class _FrozenConv(torch.autograd.Function):
+    """A frozen conv (TF-"same" padded, and/or with its ReLU6 fused in) and the input gradient only.
+
+    Forward: the one-pass pad, then the conv, with the clamp fused into oneDNN's kernel when
+    ``relu6``. Backward: the clamp's mask from the saved output, then the conv's input gradient,
+    which reads nothing of the input but its shape; for a strided depthwise conv in bf16 on the
+    CPU it is computed in fp32 (``_slow_bf16_backward``), and un-padding converts it back.
     """
 
     @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, pads: tuple[int, int, int, int], dtype: torch.dtype) -> torch.Tensor:
-        """``pads`` = (left, right, top, bottom), as ``F.pad`` takes them for the last two dims."""
-        left, right, top, bottom = pads
-        n, c, h, w = x.shape
-        fmt = _memory_format(x)
-        out = torch.empty((n, c, top + h + bottom, left + w + right), dtype=dtype, device=x.device, memory_format=fmt)
-        out[..., top : top + h, left : left + w].copy_(x)
-        out[..., :top, :].zero_()
-        out[..., top + h :, :].zero_()
-        out[..., top : top + h, :left].zero_()
-        out[..., top : top + h, left + w :].zero_()
-        ctx.box, ctx.dtype, ctx.fmt = (top, h, left, w), x.dtype, fmt
-        return out
+    def forward(ctx: Any, x: torch.Tensor, conv: nn.Conv2d, relu6: bool) -> torch.Tensor:
+        """conv(x), clamped to [0, 6] when ``relu6``, computed in the conv's weights' dtype."""
+        pads = conv.same_pads(*x.shape[-2:]) if isinstance(conv, Conv2dSame) else (0, 0, 0, 0)
+        dtype = conv.weight.dtype
+        padded = _pad(x, pads, dtype) if any(pads) else x.to(dtype)
+        padding = [0, 0] if isinstance(conv, Conv2dSame) else list(conv.padding)
+        args = (padding, list(conv.stride), list(conv.dilation), conv.groups)
+        if relu6:
+            y = torch.ops.mkldnn._convolution_pointwise(
+                padded, conv.weight, conv.bias, *args, "hardtanh", [0.0, 6.0], ""
+            )
+        else:
+            y = F.conv2d(padded, conv.weight, conv.bias, conv.stride, padding, conv.dilation, conv.groups)
+        ctx.save_for_backward(y if relu6 else None)
+        ctx.conv, ctx.relu6, ctx.args, ctx.pads = conv, relu6, args, pads
+        ctx.padded_shape, ctx.dtype, ctx.fmt = padded.shape, x.dtype, _memory_format(padded)
+        return y
 
     @staticmethod
     def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
-        """The gradient's interior, converted back to the input's dtype and layout."""
-        top, h, left, w = ctx.box
-        inner = grad[..., top : top + h, left : left + w]
-        out = torch.empty(inner.shape, dtype=ctx.dtype, device=grad.device, memory_format=ctx.fmt)
-        return out.copy_(inner), None, None
+        """The input's gradient (weights are frozen)."""
+        (y,) = ctx.saved_tensors
+        if ctx.relu6:
+            grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
+        weight = ctx.conv.weight
+        if _slow_bf16_backward(ctx.conv, grad):
+            grad, weight = grad.float(), weight.float()
+        padding, stride, dilation, groups = ctx.args
+        shape_only = torch.empty(ctx.padded_shape, dtype=grad.dtype, device=grad.device, memory_format=ctx.fmt)
+        mask = [True, False, False]
+        (gx, _, _) = torch.ops.aten.convolution_backward(
+            grad, shape_only, weight, None, stride, padding, dilation, False, [0, 0], groups, mask
+        )
+        return _unpad(gx, ctx.pads, ctx.dtype) if any(ctx.pads) else gx.to(ctx.dtype), None, None
 
 
 class Conv2dSame(nn.Conv2d):
     """Convolution with TensorFlow's "same" padding, so any input size is handled like TF.
 
-    It computes in its weights' dtype and returns the input's, so it can run in float32 inside
-    a bf16 network (``dreamer.speed.strided_depthwise_in_fp32``) with the cast folded into the pad.
+    Frozen, it runs as ``_FrozenConv``: one-pass padding and, in a bf16 network on the CPU, a
+    strided depthwise input gradient computed in fp32, so ``dreamer.speed.strided_depthwise_in_fp32``
+    leaves its weights in bf16 (``bf16_backward_in_fp32``).
     """
 
-    computes_in_weight_dtype = True
+    bf16_backward_in_fp32 = True
 
-    def pad(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` padded asymmetrically for its size, as TF does, and cast to the weights' dtype."""
-        ih, iw = x.shape[-2:]
+    def same_pads(self, ih: int, iw: int) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom) padding TF's "same" gives an ih x iw input."""
         kh, kw = self.kernel_size
         sh, sw = self.stride
         pad_h = max((math.ceil(ih / sh) - 1) * sh + kh - ih, 0)
         pad_w = max((math.ceil(iw / sw) - 1) * sw + kw - iw, 0)
-        pads = (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
-        return _PadCast.apply(x, pads, self.weight.dtype) if pad_h or pad_w else x.to(self.weight.dtype)
+        return (pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pad (casting to the weights' dtype), convolve, cast back to the input's dtype."""
-        return super().forward(self.pad(x)).to(x.dtype)
-
-
-class _ConvReLU6(torch.autograd.Function):
-    """A frozen conv with its ReLU6 fused into oneDNN's kernel on the CPU; backward gives the input's gradient.
-
-    Separately, the clamp re-read and re-wrote every expanded activation (about a tenth of a
-    bf16 ascent step); fused, it is applied while the conv writes its output.
-    """
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-        """conv(x) clamped to [0, 6] in one oneDNN call."""
-        padding = [0, 0] if isinstance(conv, Conv2dSame) else list(conv.padding)  # that one pads x itself
-        args = (padding, list(conv.stride), list(conv.dilation), conv.groups)
-        y = torch.ops.mkldnn._convolution_pointwise(x, conv.weight, conv.bias, *args, "hardtanh", [0.0, 6.0], "")
-        ctx.save_for_backward(x, conv.weight, y)
-        ctx.args = args
-        return y
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor | None, None]:
-        """Mask the gradient where the clamp was flat, then the conv's input gradient (weights are frozen)."""
-        x, weight, y = ctx.saved_tensors
-        padding, stride, dilation, groups = ctx.args
-        grad = torch.ops.aten.hardtanh_backward(grad, y, 0.0, 6.0)
-        mask = [True, False, False]
-        (gx, _, _) = torch.ops.aten.convolution_backward(
-            grad, x, weight, None, stride, padding, dilation, False, [0, 0], groups, mask
-        )
-        return gx, None
+        """Pad for the input's size, convolve; returns the input's dtype."""
+        if self.weight.requires_grad:  # trainable: plain autograd, weight gradients included
+            pads = self.same_pads(*x.shape[-2:])
+            return super().forward(F.pad(x, pads).to(self.weight.dtype)).to(x.dtype)
+        return _FrozenConv.apply(x, self, False).to(x.dtype)
 
 
 @functools.cache
@@ -179,11 +201,7 @@ def conv_relu6(conv: nn.Conv2d, bn: nn.Module, act: nn.Module, x: torch.Tensor, 
         and _fused_kernel_available()
         and not _observed(conv, bn, act)
     )
-    if not fusable:
-        return act(bn(conv(x)))
-    if isinstance(conv, Conv2dSame):  # pads and casts to its weights' dtype; the result comes back cast
-        return _ConvReLU6.apply(conv.pad(x), conv).to(x.dtype)
-    return _ConvReLU6.apply(x.to(conv.weight.dtype), conv).to(x.dtype)
+    return _FrozenConv.apply(x, conv, True).to(x.dtype) if fusable else act(bn(conv(x)))
 
 
 def set_fused(net: nn.Module, fuse: bool) -> None:

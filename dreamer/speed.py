@@ -175,8 +175,9 @@ def strided_depthwise_in_fp32(net: nn.Module) -> list[str]:
     names = []
     for name, m in net.named_modules():
         if isinstance(m, nn.Conv2d) and m.groups > 1 and m.groups == m.in_channels and max(m.stride) > 1:
-            # Convs that already compute in their weights' dtype (lite0's TF-"same" convs) need no wrapper.
-            if not isinstance(m, _Fp32Forward) and not getattr(m, "computes_in_weight_dtype", False):
+            if getattr(m, "bf16_backward_in_fp32", False):  # lite0's convs take care of it themselves
+                continue
+            if not isinstance(m, _Fp32Forward):
                 m.__class__ = type(f"Fp32{type(m).__name__}", (_Fp32Forward, type(m)), {})
             m.float()
             names.append(name)

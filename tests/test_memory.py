@@ -49,7 +49,7 @@ def test_render_in_little_memory_tiles_or_refuses_with_a_size_that_fits(
     big = tmp_path / "big.png"
     Image.open(cat).resize((256, 171)).save(big)
     args = ["render", str(big), "--octaves", "1", "--steps", "1", "-q"]
-    monkeypatch.setenv("DREAMER_MAX_MEMORY", "120M")  # too little for 256x171 untiled, enough for tiles
+    monkeypatch.setenv("DREAMER_MAX_MEMORY", "75M")  # too little for 256x171 untiled, enough for tiles
     out = tmp_path / "tiled.png"
     result = CliRunner().invoke(cli, [*args, "-o", str(out)])
     assert result.exit_code == 0, result.output

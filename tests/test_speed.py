@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from pathlib import Path
 
@@ -16,10 +17,17 @@ from dreamer.cli import cli
 from dreamer.errors import DreamerError
 from dreamer.heap import keep_freed_memory
 from dreamer.hooks import LayerHooks
-from dreamer.lite0 import Conv2dSame, EfficientNetLite0, _PadCast
+from dreamer.lite0 import Conv2dSame, EfficientNetLite0
 from dreamer.models import DreamModel, get_spec
 from dreamer.objectives import layer
-from dreamer.speed import check_precision, conv_bn_pairs, cpu_has_native_bf16, fold_batchnorm, resolve_precision
+from dreamer.speed import (
+    check_precision,
+    conv_bn_pairs,
+    cpu_has_native_bf16,
+    fold_batchnorm,
+    resolve_precision,
+    strided_depthwise_in_fp32,
+)
 
 
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -148,36 +156,53 @@ def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
         check_precision("fp8", cpu)
 
 
-def test_strided_depthwise_convs_run_in_fp32_inside_bf16(real_model: DreamModel) -> None:
+def test_strided_depthwise_convs_get_fp32_input_gradients_inside_bf16(real_model: DreamModel) -> None:
+    """OneDNN's bf16 input gradient is slow for strided depthwise convs: theirs is computed in fp32."""
+    plain = nn.Sequential(nn.Conv2d(8, 8, 3, 2, 1, groups=8), nn.Conv2d(8, 8, 3, 1, 1, groups=8))
+    plain = plain.to(torch.bfloat16).requires_grad_(False)
+    assert strided_depthwise_in_fp32(plain) == ["0"]  # a torchvision-style conv runs in fp32 throughout
+    assert plain[0].weight.dtype == torch.float32 and plain[1].weight.dtype == torch.bfloat16
+    assert plain(torch.rand(1, 8, 16, 16).bfloat16()).dtype == torch.bfloat16
     bf16 = real_model.with_precision("bf16")
-    conv = bf16.module("blocks.1.0.conv_dw")  # 3x3 depthwise, stride 2
-    assert isinstance(conv, nn.Conv2d) and conv.weight.dtype == torch.float32
-    assert bf16.module("blocks.1.1.conv_dw").weight.dtype == torch.bfloat16  # stride 1 stays bf16
-    with LayerHooks(bf16, ["blocks.1.0.conv_dw", "blocks.1"]) as run:
-        acts = run(torch.rand(1, 3, 64, 64))
-    assert acts["blocks.1.0.conv_dw"].dtype == torch.float32 and acts["blocks.1"].shape == (1, 24, 16, 16)
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-@pytest.mark.parametrize("size", [(16, 16), (15, 18)])
-def test_pad_cast_matches_pad_then_cast(dtype: torch.dtype, size: tuple[int, int]) -> None:
-    """The one-pass pad of lite0's TF-"same" convs: same values, gradient and layout as F.pad + cast."""
-    x = torch.randn(2, 5, *size, generator=torch.Generator().manual_seed(0)).to(dtype)
+    conv = bf16.module("blocks.1.0.conv_dw")  # lite0's own: forward in bf16, input gradient in fp32
+    assert isinstance(conv, Conv2dSame) and conv.weight.dtype == torch.bfloat16
+    x = torch.randn(1, 96, 32, 32, generator=torch.Generator().manual_seed(0)).bfloat16()
     x = x.contiguous(memory_format=torch.channels_last).requires_grad_(True)
-    pads = (0, 1, 1, 2)
-    got = _PadCast.apply(x, pads, torch.float32)
-    want = nn.functional.pad(x, pads).float()
-    assert torch.equal(got, want) and got.is_contiguous(memory_format=torch.channels_last)
-    weights = torch.randn(want.shape, generator=torch.Generator().manual_seed(1))
-    (g_got,) = torch.autograd.grad((got * weights).sum(), x)
-    (g_want,) = torch.autograd.grad((want * weights).sum(), x)
-    assert torch.equal(g_got, g_want) and g_got.dtype == dtype
-    assert g_got.is_contiguous(memory_format=torch.channels_last)
+    y = conv(x)
+    assert y.dtype == torch.bfloat16 and y.shape == (1, 96, 16, 16)
+    weights = torch.randn(y.shape, generator=torch.Generator().manual_seed(1))
+    (got,) = torch.autograd.grad((y.float() * weights).sum(), x)
+    exact = copy.deepcopy(conv).float().requires_grad_(True)  # the trainable path: plain fp32 autograd
+    x32 = x.detach().float().requires_grad_(True)
+    (want,) = torch.autograd.grad((exact(x32) * weights).sum(), x32)
+    assert got.dtype == torch.bfloat16 and _cos(got.float(), want) > 0.999
+
+
+@pytest.mark.parametrize("relu6", [False, True])
+@pytest.mark.parametrize(("stride", "groups", "size"), [(2, 6, (16, 16)), (2, 6, (15, 18)), (1, 1, (9, 12))])
+def test_frozen_same_conv_matches_plain_autograd(relu6: bool, stride: int, groups: int, size: tuple[int, int]) -> None:
+    """The one-pass pad, fused clamp and input-only backward give what F.pad + conv2d + autograd give."""
+    if relu6 and not lite0._fused_kernel_available():
+        pytest.skip("no oneDNN fused convolution in this torch build")
+    torch.manual_seed(0)
+    conv = Conv2dSame(6, 6, 3, stride, 0, groups=groups, bias=True).to(memory_format=torch.channels_last)
+    x = torch.randn(2, 6, *size).contiguous(memory_format=torch.channels_last)
+    exact = (lambda t: conv(t).clamp(0, 6)) if relu6 else conv  # weights trainable: plain autograd
+    x1 = x.clone().requires_grad_(True)
+    want = exact(x1)
+    conv.requires_grad_(False)
+    x2 = x.clone().requires_grad_(True)
+    got = lite0._FrozenConv.apply(x2, conv, relu6)
+    assert torch.allclose(got, want, atol=1e-5) and got.is_contiguous(memory_format=torch.channels_last)
+    weights = torch.randn(want.shape)
+    (g_want,) = torch.autograd.grad((want * weights).sum(), x1)
+    (g_got,) = torch.autograd.grad((got * weights).sum(), x2)
+    assert torch.allclose(g_got, g_want, atol=1e-5) and g_got.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_same_conv_computes_in_its_weights_dtype() -> None:
     """A TF-"same" conv holding fp32 weights takes and returns bf16 and equals the fp32 conv."""
-    conv = Conv2dSame(4, 4, 3, 2, 0, groups=4, bias=False)
+    conv = Conv2dSame(4, 4, 3, 2, 0, groups=4, bias=False).requires_grad_(False)
     x = torch.randn(1, 4, 10, 10, generator=torch.Generator().manual_seed(0))
     y16 = conv(x.bfloat16())
     assert y16.dtype == torch.bfloat16
@@ -215,8 +240,8 @@ def test_fused_conv_relu6_matches_the_separate_ops(
     objective = layer("blocks.4")
     image = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
     calls = []
-    real_apply = lite0._ConvReLU6.apply
-    monkeypatch.setattr(lite0._ConvReLU6, "apply", lambda *a: calls.append(1) or real_apply(*a))
+    real_apply = lite0._FrozenConv.apply
+    monkeypatch.setattr(lite0._FrozenConv, "apply", lambda *a: (calls.append(1) if a[2] else None) or real_apply(*a))
     with LayerHooks(model, ["blocks.4"]) as run:
         fused, fused_score = image_gradient(run, objective, image)
         assert len(calls) == 22  # the stem, then blocks.0 to blocks.4: 1 + 4 + 4 + 6 + 6 pairs
@@ -249,8 +274,9 @@ def test_fusion_is_off_where_the_fused_kernel_is_missing(monkeypatch: pytest.Mon
         net = EfficientNetLite0().eval().requires_grad_(False)
         fold_batchnorm(net)
         calls = []
-        monkeypatch.setattr(lite0._ConvReLU6, "apply", lambda *a: calls.append(1))
+        real_apply = lite0._FrozenConv.apply
+        monkeypatch.setattr(lite0._FrozenConv, "apply", lambda *a: calls.append(a[2]) or real_apply(*a))
         logits = net(torch.rand(1, 3, 64, 64))
-        assert calls == [] and logits.shape == (1, 1000)
+        assert True not in calls and logits.shape == (1, 1000)  # no fused clamp, only TF-padded convs
     finally:
         lite0._fused_kernel_available.cache_clear()
