@@ -2,7 +2,7 @@
 
 glibc serves large blocks with ``mmap`` and returns them to the kernel on free. An ascent step
 allocates and frees tens of megabytes of activations and gradients, so each step faulted its
-buffers in again, page by page: about 19,000 page faults per 512 px Lite0 step, a fifth of its
+buffers in again, page by page: about 19,000 page faults per 512 px Lite0 step, 10-25% of its
 time (``bench/heap.py``). Fixing the mmap threshold at glibc's ceiling (32 MiB) and raising the
 trim threshold keeps those blocks in the heap for the next step. Blocks over 32 MiB still come
 from ``mmap`` and go back when freed, so big tiled renders keep their memory ceiling.
