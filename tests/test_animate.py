@@ -13,10 +13,10 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from dreamer.animate import MANIFEST, assemble, frame_seed, parse_pan, render_zoom, transform, zoom
+from dreamer.animate.zoom import MANIFEST, assemble, frame_seed, parse_pan, render_zoom, transform, zoom
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
-from dreamer.images import read_metadata
+from dreamer.outputs.images import read_metadata
 from dreamer.samples import sample_path
 
 FAST = {"octaves": 1, "steps": 2, "jitter": 8, "max_side": 48}
@@ -164,9 +164,9 @@ def test_mp4_without_imageio_ffmpeg_says_what_to_install(tmp_path: Path, monkeyp
 @pytest.fixture()
 def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs use the random-weight model, so they test mechanics quickly."""
-    import dreamer.render
+    import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 
@@ -217,9 +217,9 @@ def test_cli_zoom_bad_options(runner: CliRunner, cat: Path, tmp_path: Path, args
 def test_cli_zoom_interrupted_keeps_frames_and_resumes(
     runner: CliRunner, cat: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import dreamer.render
+    import dreamer.engine.engine
 
-    real = dreamer.render.Dreamer.dream_tensor
+    real = dreamer.engine.engine.Dreamer.dream_tensor
     calls = []
 
     def interrupt_third(self, *args, **kwargs):
@@ -228,7 +228,7 @@ def test_cli_zoom_interrupted_keeps_frames_and_resumes(
             raise KeyboardInterrupt
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "dream_tensor", interrupt_third)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "dream_tensor", interrupt_third)
     args = ["zoom", str(cat), "--frames", "4", *CLI_FAST]
     result = runner.invoke(cli, args)
     assert result.exit_code == 130 and "2 frames kept" in result.output

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.images import read_metadata
+from dreamer.outputs.images import read_metadata
 
 FAST = ["--steps", "2", "--octaves", "2", "--seed", "3", "-q"]
 
@@ -19,10 +19,10 @@ FAST = ["--steps", "2", "--octaves", "2", "--seed", "3", "-q"]
 @pytest.fixture()
 def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs use the random-weight model, so they test mechanics quickly."""
-    import dreamer.render
+    import dreamer.engine.engine
 
     monkeypatch.setattr(
-        dreamer.render.Dreamer,
+        dreamer.engine.engine.Dreamer,
         "model",
         lambda self, name="lite0", weights=None, precision="auto": random_model.with_precision(precision),
     )

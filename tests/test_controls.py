@@ -10,16 +10,16 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
 
-from dreamer.ascent import ascent_step, image_gradient, tile_boxes
-from dreamer.blend import rgb_to_ycbcr, ycbcr_to_rgb
+from dreamer.core.ascent import ascent_step, image_gradient, tile_boxes
+from dreamer.core.blend import rgb_to_ycbcr, ycbcr_to_rgb
 from dreamer.cli import cli
-from dreamer.config import DreamConfig
+from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
-from dreamer.hooks import LayerHooks
-from dreamer.images import read_metadata, to_tensor
-from dreamer.objectives import Objective, channel, guide, layer, neuron, parse_spec
+from dreamer.nets.hooks import LayerHooks
+from dreamer.outputs.images import read_metadata, to_tensor
+from dreamer.core.objectives import Objective, channel, guide, layer, neuron, parse_spec
 from dreamer.samples import sample_path
-from dreamer.smoothing import cascade_smooth, gaussian_blur, laplacian_normalize, smooth_gradient
+from dreamer.core.smoothing import cascade_smooth, gaussian_blur, laplacian_normalize, smooth_gradient
 
 FAST = {"steps": 2, "octaves": 2, "seed": 3, "progress": False}
 
@@ -230,9 +230,9 @@ def test_mask_leaves_the_masked_out_region_unchanged(random_dreamer, cat_image, 
 
 
 def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat: Path, tmp_path: Path) -> None:
-    import dreamer.render
+    import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     bad = tmp_path / "mask.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     out = tmp_path / "o.png"
@@ -244,9 +244,9 @@ def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat:
 
 
 def test_cli_controls_land_in_the_metadata(monkeypatch, random_model, cat: Path, tmp_path: Path) -> None:
-    import dreamer.render
+    import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     mask = _half_mask(tmp_path / "m.png", (96, 64))
     out = tmp_path / "o.png"
     args = ["--smooth", "laplacian", "--keep-colors", "--strength", "0.7", "--mask", str(mask)]
@@ -339,7 +339,7 @@ def test_dream_takes_a_composed_objective_and_records_its_name(random_dreamer, c
 
 
 def test_small_octaves_run_untiled_and_large_ones_tiled() -> None:
-    from dreamer.octaves import AUTO_TILE, auto_tile
+    from dreamer.core.octaves import AUTO_TILE, auto_tile
 
     assert auto_tile(768, 1024, 0) == 0 and auto_tile(1024, 1024, 0) == 0  # the default work size: whole
     assert auto_tile(1100, 1100, 0) == AUTO_TILE and auto_tile(3000, 4000, 0) == AUTO_TILE

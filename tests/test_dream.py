@@ -7,13 +7,13 @@ from collections import Counter
 import pytest
 import torch
 
-from dreamer.ascent import ascent_step, image_gradient, tile_boxes
-from dreamer.config import DreamConfig
+from dreamer.core.ascent import ascent_step, image_gradient, tile_boxes
+from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.hooks import LayerHooks
-from dreamer.images import to_tensor
-from dreamer.objectives import layer, parse_channels, parse_spec, parse_specs
-from dreamer.octaves import MIN_SIDE, octave_sizes
+from dreamer.nets.hooks import LayerHooks
+from dreamer.outputs.images import to_tensor
+from dreamer.core.objectives import layer, parse_channels, parse_spec, parse_specs
+from dreamer.core.octaves import MIN_SIDE, octave_sizes
 
 
 def test_forward_stops_at_the_deepest_requested_layer(random_model) -> None:

@@ -12,15 +12,15 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.config import VisConfig
+from dreamer.spec.config import VisConfig
 from dreamer.errors import DreamerError
 from dreamer.featvis import param
 from dreamer.featvis.maps import maps, top_channels
-from dreamer.featvis.render import Cell, class_index, grid, grid_cells, render_cells, visualize
+from dreamer.featvis.optimize import Cell, class_index, grid, grid_cells, render_cells, visualize
 from dreamer.featvis.transforms import standard_transforms
-from dreamer.hooks import LayerHooks
-from dreamer.images import read_metadata, tidy_columns, to_tensor
-from dreamer.objectives import channel, class_logit, per_image
+from dreamer.nets.hooks import LayerHooks
+from dreamer.outputs.images import read_metadata, tidy_columns, to_tensor
+from dreamer.core.objectives import channel, class_logit, per_image
 
 FAST = {"size": 48, "steps": 3, "seed": 0}
 CLASSES = ["goldfish", "flamingo", "tarantula", "jellyfish", "daisy", "lemon", "pizza", "volcano", "school bus"]
@@ -196,9 +196,9 @@ def test_class_visualisations_are_in_the_models_own_top5_on_a_transformed_copy(r
 @pytest.fixture()
 def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """Feature-visualisation commands use the random-weight model: mechanics only."""
-    import dreamer.featvis.render
+    import dreamer.featvis.optimize
 
-    monkeypatch.setattr(dreamer.featvis.render, "get_model", lambda *_a, **_k: random_model)
+    monkeypatch.setattr(dreamer.featvis.optimize, "get_model", lambda *_a, **_k: random_model)
     return CliRunner()
 
 

@@ -23,9 +23,9 @@ VIS = ["--steps", "1", "--size", "32", "--seed", "0", "-q"]
 @pytest.fixture()
 def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs on the random-weight model: these tests are about mechanics."""
-    import dreamer.render
+    import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-import dreamer.octaves
+import dreamer.core.octaves
 from dreamer.cli import cli
 from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.hooks import LayerHooks
-from dreamer.memory import MIN_TILE, bytes_per_pixel, plan_tile
-from dreamer.objectives import layer
+from dreamer.nets.hooks import LayerHooks
+from dreamer.core.memory import MIN_TILE, bytes_per_pixel, plan_tile
+from dreamer.core.objectives import layer
 
 
 def test_bytes_per_pixel_grows_with_depth(random_model) -> None:
@@ -38,12 +38,12 @@ def test_plan_tile_untiled_when_it_fits_smaller_tiles_when_not_refuses_when_hope
 def test_render_in_little_memory_tiles_or_refuses_with_a_size_that_fits(
     monkeypatch: pytest.MonkeyPatch, random_model, cat: Path, tmp_path: Path
 ) -> None:
-    import dreamer.render
+    import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     seen = []
-    real = dreamer.octaves.ascent_step
-    monkeypatch.setattr(dreamer.octaves, "ascent_step", lambda *a, **k: seen.append(k["tile"]) or real(*a, **k))
+    real = dreamer.core.octaves.ascent_step
+    monkeypatch.setattr(dreamer.core.octaves, "ascent_step", lambda *a, **k: seen.append(k["tile"]) or real(*a, **k))
     from PIL import Image
 
     big = tmp_path / "big.png"
@@ -65,7 +65,7 @@ def test_cuda_out_of_memory_retries_once_with_smaller_tiles(
     monkeypatch: pytest.MonkeyPatch, random_dreamer, cat_image
 ) -> None:
     calls = []
-    real = dreamer.octaves.ascent_step
+    real = dreamer.core.octaves.ascent_step
 
     def flaky(*args, **kwargs):
         calls.append(kwargs["tile"])
@@ -73,7 +73,7 @@ def test_cuda_out_of_memory_retries_once_with_smaller_tiles(
             raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(dreamer.octaves, "ascent_step", flaky)
+    monkeypatch.setattr(dreamer.core.octaves, "ascent_step", flaky)
     with pytest.warns(DreamerWarning, match="retrying with 128 px tiles"):
         random_dreamer.dream(cat_image, octaves=1, steps=2, progress=False)
     assert calls[:2] == [0, 128]
@@ -81,6 +81,6 @@ def test_cuda_out_of_memory_retries_once_with_smaller_tiles(
     def always(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
-    monkeypatch.setattr(dreamer.octaves, "ascent_step", always)
+    monkeypatch.setattr(dreamer.core.octaves, "ascent_step", always)
     with pytest.warns(DreamerWarning), pytest.raises(DreamerError, match="out of GPU memory"):
         random_dreamer.dream(cat_image, octaves=1, steps=2, progress=False)

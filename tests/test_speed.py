@@ -11,16 +11,16 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from dreamer import lite0
-from dreamer.ascent import image_gradient
+from dreamer.nets import lite0
+from dreamer.core.ascent import image_gradient
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
-from dreamer.heap import keep_freed_memory
-from dreamer.hooks import LayerHooks
-from dreamer.lite0 import Conv2dSame, EfficientNetLite0
-from dreamer.models import DreamModel, get_spec
-from dreamer.objectives import layer
-from dreamer.speed import (
+from dreamer.runners.heap import keep_freed_memory
+from dreamer.nets.hooks import LayerHooks
+from dreamer.nets.lite0 import Conv2dSame, EfficientNetLite0
+from dreamer.nets.registry import DreamModel, get_spec
+from dreamer.core.objectives import layer
+from dreamer.nets.precision import (
     check_precision,
     conv_bn_pairs,
     cpu_has_native_bf16,

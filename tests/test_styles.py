@@ -11,11 +11,11 @@ import pytest
 from click.testing import CliRunner
 
 from dreamer.cli import cli
-from dreamer.config import DreamConfig
+from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
-from dreamer.images import read_metadata
-from dreamer.models import get_spec
-from dreamer.styles import load_style, style_names
+from dreamer.outputs.images import read_metadata
+from dreamer.nets.registry import get_spec
+from dreamer.spec.styles import load_style, style_names
 
 ROOT = Path(__file__).parents[1]
 
@@ -29,8 +29,8 @@ def test_at_least_eight_lite0_styles_and_torchvision_presets() -> None:
 
 @pytest.mark.parametrize("name", style_names())
 def test_every_shipped_style_renders_a_small_image(name: str, monkeypatch: pytest.MonkeyPatch, real_model) -> None:
-    from dreamer.models import DreamModel
-    from dreamer.render import Dreamer
+    from dreamer.nets.registry import DreamModel
+    from dreamer.engine.engine import Dreamer
 
     style = load_style(name)
     config = style.apply(DreamConfig(max_side=64, seed=0))
@@ -58,9 +58,9 @@ def dreamer_input():
 def test_precedence_defaults_then_style_then_explicit_options(
     tmp_path: Path, cat: Path, monkeypatch, random_model
 ) -> None:
-    import dreamer.render
+    import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.render.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
     out = tmp_path / "o.png"
     args = ["render", str(cat), "-o", str(out), "-s", "fur", "--steps", "1", "--octaves", "2", "--seed", "1", "-q"]
     result = CliRunner().invoke(cli, args)
@@ -168,7 +168,7 @@ def test_installed_package_finds_its_styles(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     listing = subprocess.run(
-        [sys.executable, "-c", "import dreamer.styles as s; print(s.styles_dir())"],
+        [sys.executable, "-c", "import dreamer.spec.styles as s; print(s.styles_dir())"],
         cwd=work,
         env=env,
         capture_output=True,

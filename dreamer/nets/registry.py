@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from dreamer.errors import DreamerError
-from dreamer.speed import (
+from dreamer.nets.precision import (
     FP16_LOSS_SCALE,
     check_precision,
     fold_batchnorm,
@@ -60,7 +60,7 @@ TORCHVISION_LAYERS: dict[str, tuple[str, ...]] = {
 
 def _imagenet_categories() -> tuple[str, ...]:
     """The 1000 ImageNet class names in the usual index order (shipped as text: no torchvision import)."""
-    text = (Path(__file__).parent / "assets" / "imagenet_classes.txt").read_text(encoding="utf-8")
+    text = (Path(__file__).parents[1] / "assets" / "imagenet_classes.txt").read_text(encoding="utf-8")
     return tuple(text.splitlines())
 
 
@@ -76,7 +76,7 @@ def _lite0_weights_path() -> Path:
 
 
 def _lite0_spec() -> ModelSpec:
-    from dreamer import lite0
+    from dreamer.nets import lite0
 
     def build() -> nn.Module:
         net = lite0.EfficientNetLite0()
@@ -274,7 +274,7 @@ class DreamModel:
     Load it once and reuse it for many renders. Images go in as RGB in [0, 1] and float32;
     with ``precision`` bf16/fp16 the network runs in that dtype (cast once here) while the
     image, its gradient and the captured activations stay float32. ``fold_bn`` folds each
-    batch-norm into the conv before it (exact up to rounding; see ``dreamer.speed``).
+    batch-norm into the conv before it (exact up to rounding; see ``dreamer.nets.precision``).
     """
 
     def __init__(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 
 from dreamer.errors import DreamerError
-from dreamer.models import LOGITS
+from dreamer.nets.registry import LOGITS
 
 Acts = dict[str, torch.Tensor]
 

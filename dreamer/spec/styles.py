@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dreamer.config import DreamConfig
+from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
 
 NOT_STYLE_KEYS = {"seed", "device", "weights"}  # per-run choices, not part of a look
@@ -40,7 +40,7 @@ class Style:
 
 def styles_dir() -> Path:
     """The shipped styles: the top-level ``styles/`` in a checkout, ``dreamer/styles`` when installed."""
-    source = Path(__file__).resolve().parent.parent / "styles"
+    source = Path(__file__).resolve().parents[2] / "styles"
     if source.is_dir() and any(source.glob("*.toml")):
         return source
     return Path(str(resources.files("dreamer") / "styles"))
@@ -88,8 +88,8 @@ def _coerce(where: str, key: str, value: Any, tp: Any) -> Any:
 
 def _check_layers(where: str, config: DreamConfig) -> None:
     """Every layer a style names must exist in its model (checked on the bare architecture)."""
-    from dreamer.models import get_spec
-    from dreamer.objectives import parse_specs
+    from dreamer.nets.registry import get_spec
+    from dreamer.core.objectives import parse_specs
 
     if not config.layers:
         return

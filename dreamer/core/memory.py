@@ -11,9 +11,9 @@ import re
 
 import torch
 
-from dreamer.ascent import Run
+from dreamer.core.ascent import Run
 from dreamer.errors import DreamerError
-from dreamer.objectives import Objective
+from dreamer.core.objectives import Objective
 
 MIN_TILE = 128  # below this the network sees too little context to dream
 BUDGET_FRACTION = 0.6  # leave room for the rest of the process and the system

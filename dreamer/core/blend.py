@@ -12,7 +12,7 @@ import torch
 from PIL import Image, ImageFilter
 
 from dreamer.errors import DreamerError
-from dreamer.images import load_image, to_tensor
+from dreamer.outputs.images import load_image, to_tensor
 
 # BT.601 full-range RGB -> YCbCr (the JPEG convention), rows Y, Cb, Cr; chroma is centred on 0.5.
 _TO_YCBCR = torch.tensor(

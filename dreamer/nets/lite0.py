@@ -123,7 +123,7 @@ class Conv2dSame(nn.Conv2d):
     """Convolution with TensorFlow's "same" padding, so any input size is handled like TF.
 
     Frozen, it runs as ``_FrozenConv``: one-pass padding and, in a bf16 network on the CPU, a
-    strided depthwise input gradient computed in fp32, so ``dreamer.speed.strided_depthwise_in_fp32``
+    strided depthwise input gradient computed in fp32, so ``dreamer.nets.precision.strided_depthwise_in_fp32``
     leaves its weights in bf16 (``bf16_backward_in_fp32``).
     """
 

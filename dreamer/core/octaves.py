@@ -7,12 +7,12 @@ from collections.abc import Callable
 
 import torch
 
-from dreamer.ascent import Run, ascent_step
-from dreamer.config import DreamConfig
+from dreamer.core.ascent import Run, ascent_step
+from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.images import resize
-from dreamer.memory import MIN_TILE
-from dreamer.objectives import Objective
+from dreamer.outputs.images import resize
+from dreamer.core.memory import MIN_TILE
+from dreamer.core.objectives import Objective
 
 MIN_SIDE = 32  # the smallest octave the networks still see structure in
 AUTO_TILE = 512  # tile size used automatically for large octaves

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from dreamer.models import LOGITS, DreamModel
+from dreamer.nets.registry import LOGITS, DreamModel
 
 
 class _StopForward(Exception):

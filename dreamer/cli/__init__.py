@@ -17,9 +17,9 @@ from typing import Any
 import click
 
 from dreamer import __version__
-from dreamer.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig, VisConfig
+from dreamer.spec.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig, VisConfig
 from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.heap import keep_freed_memory
+from dreamer.runners.heap import keep_freed_memory
 
 _DEFAULTS = DreamConfig()
 _VIS = VisConfig()
@@ -119,11 +119,11 @@ def base_config(
     """The settings options start from: defaults, a replayed PNG's, then a style on top; plus provenance."""
     config, provenance = start, {}
     if replay:
-        from dreamer.images import read_metadata
+        from dreamer.outputs.images import read_metadata
 
         config = DreamConfig.from_dict(read_metadata(replay))
     if style:
-        from dreamer.styles import load_style
+        from dreamer.spec.styles import load_style
 
         chosen = load_style(style)
         config, provenance = chosen.apply(config), {"style": chosen.name}
@@ -157,8 +157,8 @@ def render(
     photo: Path, output: Path | None, replay: Path | None, style: str | None, quiet: bool, **params: Any
 ) -> None:
     """Dream PHOTO: amplify what the network's layers see in it."""
-    from dreamer.images import check_output_path, default_output_path, load_image
-    from dreamer.render import Dreamer, save_dream
+    from dreamer.outputs.images import check_output_path, default_output_path, load_image
+    from dreamer.engine.engine import Dreamer, save_dream
 
     base, provenance = base_config(replay, style)
     config = build_config(base, params)
@@ -181,7 +181,7 @@ def render(
 @click.option("--all", "show_all", is_flag=True, help="List every module, however deep.")
 def layers(model: str, weights: str | None, size: int, depth: int, show_all: bool) -> None:
     """List a model's layers with output shapes; * marks recommended dream layers."""
-    from dreamer.summary import layer_table
+    from dreamer.nets.summary import layer_table
 
     for line in layer_table(model, weights=weights, size=size, depth=None if show_all else depth):
         click.echo(line)
@@ -192,7 +192,7 @@ def layers(model: str, weights: str | None, size: int, depth: int, show_all: boo
 @click.option("--json", "as_json", is_flag=True, help="Print the raw JSON.")
 def info(image: Path, as_json: bool) -> None:
     """Print the settings a dreamer PNG was made with (replay them with render --replay)."""
-    from dreamer.images import read_metadata
+    from dreamer.outputs.images import read_metadata
 
     meta = read_metadata(image)
     if as_json:
@@ -208,7 +208,7 @@ def info(image: Path, as_json: bool) -> None:
 def styles(ctx: click.Context) -> None:
     """List the shipped styles with their descriptions (`dreamer styles show NAME` for settings)."""
     if ctx.invoked_subcommand is None:
-        from dreamer.styles import load_style, style_names
+        from dreamer.spec.styles import load_style, style_names
 
         names = style_names()
         width = max(map(len, names), default=0)
@@ -220,7 +220,7 @@ def styles(ctx: click.Context) -> None:
 @click.argument("name")
 def styles_show(name: str) -> None:
     """Print every setting a style resolves to (defaults < style)."""
-    from dreamer.styles import load_style
+    from dreamer.spec.styles import load_style
 
     chosen = load_style(name)
     click.echo(f"# {chosen.name}: {chosen.description}")
@@ -252,8 +252,8 @@ def gallery_command(
     **params: Any,
 ) -> None:
     """Render PHOTOS (files, folders, globs) in each style, with manifest.json, index.html and a contact sheet."""
-    from dreamer.gallery import gallery
-    from dreamer.styles import style_names
+    from dreamer.runners.gallery import gallery
+    from dreamer.spec.styles import style_names
 
     if all_styles:
         styles = tuple(style_names())
@@ -322,8 +322,8 @@ def zoom(
     **params: Any,
 ) -> None:
     """Render a zoom animation (the help text is set above, with the zoom defaults)."""
-    from dreamer.animate import assemble, check_output, finished_frames, parse_pan, recorded_seed, render_zoom
-    from dreamer.render import Dreamer
+    from dreamer.animate.zoom import assemble, check_output, finished_frames, parse_pan, recorded_seed, render_zoom
+    from dreamer.engine.engine import Dreamer
 
     shift = parse_pan(pan)
     base, _ = base_config(style=style, start=ZOOM_CONFIG)
@@ -423,9 +423,9 @@ def grid(
     **params: Any,
 ) -> None:
     """Feature visualisation: images optimised from noise to excite each channel or class, as a labelled grid."""
-    from dreamer.featvis.render import grid as make_grid
-    from dreamer.images import check_output_path
-    from dreamer.objectives import parse_channels
+    from dreamer.featvis.optimize import grid as make_grid
+    from dreamer.outputs.images import check_output_path
+    from dreamer.core.objectives import parse_channels
 
     check_output_path(output, (photo,) if photo else ())
     config = _vis_config(params)
@@ -464,8 +464,8 @@ def maps(
 ) -> None:
     """PHOTO's activation maps at a layer, each beside what that channel wants to see."""
     from dreamer.featvis.maps import maps as make_maps
-    from dreamer.images import check_output_path, default_output_path, load_image
-    from dreamer.objectives import parse_channels
+    from dreamer.outputs.images import check_output_path, default_output_path, load_image
+    from dreamer.core.objectives import parse_channels
 
     loaded = load_image(photo)
     output = output or default_output_path(photo, "_maps")
@@ -484,7 +484,7 @@ def maps(
 
 def _save_sheet(out: Any, output: Path, quiet: bool) -> None:
     """Write a grid or maps sheet atomically with its settings, and say where."""
-    from dreamer.images import save_image
+    from dreamer.outputs.images import save_image
 
     save_image(out, output, metadata=out.info["dreamer"])
     if not quiet:

@@ -8,7 +8,7 @@ from typing import Any
 
 from dreamer.errors import DreamerError
 
-SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.smoothing
+SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.core.smoothing
 
 
 @dataclass(frozen=True)

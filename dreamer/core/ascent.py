@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import torch
 
-from dreamer.objectives import Acts, Objective
-from dreamer.smoothing import smooth_gradient
+from dreamer.core.objectives import Acts, Objective
+from dreamer.core.smoothing import smooth_gradient
 
 Run = Callable[..., Acts]  # (image batch in [0, 1], roll shift) -> activations: a LayerHooks
 

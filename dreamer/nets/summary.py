@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from dreamer.models import get_model
+from dreamer.nets.registry import get_model
 
 
 def layer_shapes(

@@ -23,10 +23,10 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw
 
 from dreamer import __version__
-from dreamer.config import DreamConfig
+from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
-from dreamer.images import atomic_write, read_metadata, save_image
-from dreamer.styles import Style, load_style
+from dreamer.outputs.images import atomic_write, read_metadata, save_image
+from dreamer.spec.styles import Style, load_style
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 THUMB = 256  # thumbnail size (longer side) in the page and the contact sheet
@@ -136,8 +136,8 @@ def is_done(job: Job, out_dir: Path) -> bool:
 
 def render_job(job: Job, out_dir: Path, dreamer: Any, progress: bool = False) -> float:
     """Render one job into ``out_dir`` (atomically); returns the seconds it took."""
-    from dreamer.images import load_image
-    from dreamer.render import save_dream
+    from dreamer.outputs.images import load_image
+    from dreamer.engine.engine import save_dream
 
     started = time.perf_counter()
     config = DreamConfig.from_dict(job.config).replace(device=str(dreamer.device))
@@ -259,8 +259,8 @@ def _worker_init(threads: int, device: str) -> None:
     """Pool worker set-up: share the cores fairly and keep one Dreamer (models load once per worker)."""
     import torch
 
-    from dreamer.heap import keep_freed_memory
-    from dreamer.render import Dreamer
+    from dreamer.runners.heap import keep_freed_memory
+    from dreamer.engine.engine import Dreamer
 
     keep_freed_memory()  # a spawned worker does not inherit the parent's malloc settings
     torch.set_num_threads(threads)
@@ -326,7 +326,7 @@ def gallery(
 
     with tqdm(total=len(todo), disable=not progress, desc="gallery", unit="render") as bar:
         if workers <= 1:
-            from dreamer.render import Dreamer
+            from dreamer.engine.engine import Dreamer
 
             dreamer = Dreamer(device)
             for job in todo:
