@@ -15,10 +15,10 @@ import time
 import torch
 
 from dreamer.core.ascent import image_gradient
-from dreamer.runners.heap import keep_freed_memory
+from dreamer.core.objectives import layer
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.registry import get_model
-from dreamer.core.objectives import layer
+from dreamer.runners.heap import keep_freed_memory
 
 
 def main() -> None:

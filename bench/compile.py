@@ -18,9 +18,9 @@ import time
 import torch
 from torch import nn
 
-from dreamer.runners.heap import keep_freed_memory
 from dreamer.nets.lite0 import set_fused
 from dreamer.nets.registry import get_model
+from dreamer.runners.heap import keep_freed_memory
 
 
 def main() -> None:

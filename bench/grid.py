@@ -14,10 +14,10 @@ import time
 import torch
 from flops import conv_throughput, count_flops  # bench/flops.py, next to this script
 
-from dreamer.spec.config import VisConfig
+from dreamer.core.objectives import channel
 from dreamer.featvis.optimize import Cell, render_cells
 from dreamer.nets.registry import get_model
-from dreamer.core.objectives import channel
+from dreamer.spec.config import VisConfig
 
 
 def main() -> None:

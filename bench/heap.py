@@ -30,9 +30,9 @@ def child(tuned: bool, size: int, steps: int) -> None:
         assert keep_freed_memory(), "not glibc: nothing to compare"
     import torch
 
+    from dreamer.core.objectives import layer
     from dreamer.nets.hooks import LayerHooks
     from dreamer.nets.registry import get_model
-    from dreamer.core.objectives import layer
 
     model = get_model("lite0", precision="auto")  # what a render uses
     image = torch.rand(1, 3, size, size, generator=torch.Generator().manual_seed(0))

@@ -20,15 +20,15 @@ import torch
 from flops import conv_throughput, count_flops  # bench/flops.py, next to this script
 
 from dreamer.core.ascent import image_gradient
-from dreamer.spec.config import DreamConfig
-from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import load_image, save_image, to_tensor
-from dreamer.nets.registry import DreamModel
 from dreamer.core.objectives import Objective, parse_specs
 from dreamer.core.octaves import octave_sizes
 from dreamer.engine.engine import Dreamer
-from dreamer.samples import sample_path
+from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.precision import DTYPES
+from dreamer.nets.registry import DreamModel
+from dreamer.outputs.images import load_image, save_image, to_tensor
+from dreamer.samples import sample_path
+from dreamer.spec.config import DreamConfig
 
 
 def render_flops(model: DreamModel, objective: Objective, config: DreamConfig, size: tuple[int, int]) -> float:

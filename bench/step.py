@@ -24,11 +24,11 @@ import torch
 from flops import conv_throughput, count_flops, sync  # bench/flops.py, next to this script
 
 from dreamer.core.ascent import image_gradient
+from dreamer.core.objectives import layer
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import set_fused
-from dreamer.nets.registry import TORCHVISION_LAYERS, DreamModel, get_spec
-from dreamer.core.objectives import layer
 from dreamer.nets.precision import DTYPES, PRECISIONS
+from dreamer.nets.registry import TORCHVISION_LAYERS, DreamModel, get_spec
 
 # name -> (stop at the layer + frozen, channels-last, fold batch-norm, fuse conv + ReLU6 (lite0), precision)
 VARIANTS: dict[str, tuple[bool, bool, bool, bool, str]] = {

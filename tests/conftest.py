@@ -8,9 +8,9 @@ import pytest
 import torch
 from PIL import Image
 
+from dreamer.engine.engine import Dreamer
 from dreamer.nets.lite0 import EfficientNetLite0
 from dreamer.nets.registry import DreamModel, get_model, get_spec
-from dreamer.engine.engine import Dreamer
 from dreamer.samples import sample_path
 
 

@@ -10,16 +10,16 @@ import torch.nn.functional as F
 from click.testing import CliRunner
 from PIL import Image
 
+from dreamer.cli import cli
 from dreamer.core.ascent import ascent_step, image_gradient, tile_boxes
 from dreamer.core.blend import rgb_to_ycbcr, ycbcr_to_rgb
-from dreamer.cli import cli
-from dreamer.spec.config import DreamConfig
+from dreamer.core.objectives import Objective, channel, guide, layer, neuron, parse_spec
+from dreamer.core.smoothing import cascade_smooth, gaussian_blur, laplacian_normalize, smooth_gradient
 from dreamer.errors import DreamerError
 from dreamer.nets.hooks import LayerHooks
 from dreamer.outputs.images import read_metadata, to_tensor
-from dreamer.core.objectives import Objective, channel, guide, layer, neuron, parse_spec
 from dreamer.samples import sample_path
-from dreamer.core.smoothing import cascade_smooth, gaussian_blur, laplacian_normalize, smooth_gradient
+from dreamer.spec.config import DreamConfig
 
 FAST = {"steps": 2, "octaves": 2, "seed": 3, "progress": False}
 

@@ -8,12 +8,12 @@ import pytest
 import torch
 
 from dreamer.core.ascent import ascent_step, image_gradient, tile_boxes
-from dreamer.spec.config import DreamConfig
+from dreamer.core.objectives import layer, parse_channels, parse_spec, parse_specs
+from dreamer.core.octaves import MIN_SIDE, octave_sizes
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.nets.hooks import LayerHooks
 from dreamer.outputs.images import to_tensor
-from dreamer.core.objectives import layer, parse_channels, parse_spec, parse_specs
-from dreamer.core.octaves import MIN_SIDE, octave_sizes
+from dreamer.spec.config import DreamConfig
 
 
 def test_forward_stops_at_the_deepest_requested_layer(random_model) -> None:

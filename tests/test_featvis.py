@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.spec.config import VisConfig
+from dreamer.core.objectives import channel, class_logit, per_image
 from dreamer.errors import DreamerError
 from dreamer.featvis import param
 from dreamer.featvis.maps import maps, top_channels
@@ -20,7 +20,7 @@ from dreamer.featvis.optimize import Cell, class_index, grid, grid_cells, render
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
 from dreamer.outputs.images import read_metadata, tidy_columns, to_tensor
-from dreamer.core.objectives import channel, class_logit, per_image
+from dreamer.spec.config import VisConfig
 
 FAST = {"size": 48, "steps": 3, "seed": 0}
 CLASSES = ["goldfish", "flamingo", "tarantula", "jellyfish", "daisy", "lemon", "pizza", "volcano", "school bus"]

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.runners.gallery import collect_photos, gallery
 from dreamer.outputs.images import read_metadata
+from dreamer.runners.gallery import collect_photos, gallery
 from dreamer.samples import sample_path
 
 SMALL = {"max_side": 64, "steps": 2, "octaves": 2}

@@ -10,10 +10,10 @@ from click.testing import CliRunner
 
 import dreamer.core.octaves
 from dreamer.cli import cli
-from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.nets.hooks import LayerHooks
 from dreamer.core.memory import MIN_TILE, bytes_per_pixel, plan_tile
 from dreamer.core.objectives import layer
+from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.nets.hooks import LayerHooks
 
 
 def test_bytes_per_pixel_grows_with_depth(random_model) -> None:

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from dreamer.errors import DreamerError
-from dreamer.outputs.images import load_image, to_tensor
 from dreamer.nets.lite0 import EfficientNetLite0, convert_lukemelas_keys
 from dreamer.nets.registry import _lite0_weights_path, get_model, read_state_dict
+from dreamer.outputs.images import load_image, to_tensor
 from dreamer.samples import sample_path
 
 

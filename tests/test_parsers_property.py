@@ -7,9 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dreamer.animate.zoom import parse_pan
+from dreamer.core.objectives import parse_channels, parse_spec, parse_specs
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import fit_max_side
-from dreamer.core.objectives import parse_channels, parse_spec, parse_specs
 
 ANY_TEXT = st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=40)
 SPEC_LIKE = st.from_regex(r"-?[a-z_.0-9]{0,12}(\[[0-9, \-]{0,12}\])?(:[-+0-9.e]{0,6})?", fullmatch=True)

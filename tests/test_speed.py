@@ -11,15 +11,13 @@ import torch
 from click.testing import CliRunner
 from torch import nn
 
-from dreamer.nets import lite0
-from dreamer.core.ascent import image_gradient
 from dreamer.cli import cli
+from dreamer.core.ascent import image_gradient
+from dreamer.core.objectives import layer
 from dreamer.errors import DreamerError
-from dreamer.runners.heap import keep_freed_memory
+from dreamer.nets import lite0
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import Conv2dSame, EfficientNetLite0
-from dreamer.nets.registry import DreamModel, get_spec
-from dreamer.core.objectives import layer
 from dreamer.nets.precision import (
     check_precision,
     conv_bn_pairs,
@@ -28,6 +26,8 @@ from dreamer.nets.precision import (
     resolve_precision,
     strided_depthwise_in_fp32,
 )
+from dreamer.nets.registry import DreamModel, get_spec
+from dreamer.runners.heap import keep_freed_memory
 
 
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 
 from dreamer.cli import cli
-from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
-from dreamer.outputs.images import read_metadata
 from dreamer.nets.registry import get_spec
+from dreamer.outputs.images import read_metadata
+from dreamer.spec.config import DreamConfig
 from dreamer.spec.styles import load_style, style_names
 
 ROOT = Path(__file__).parents[1]
@@ -29,8 +29,8 @@ def test_at_least_eight_lite0_styles_and_torchvision_presets() -> None:
 
 @pytest.mark.parametrize("name", style_names())
 def test_every_shipped_style_renders_a_small_image(name: str, monkeypatch: pytest.MonkeyPatch, real_model) -> None:
-    from dreamer.nets.registry import DreamModel
     from dreamer.engine.engine import Dreamer
+    from dreamer.nets.registry import DreamModel
 
     style = load_style(name)
     config = style.apply(DreamConfig(max_side=64, seed=0))

@@ -22,10 +22,10 @@ import torch.nn.functional as F
 from PIL import Image
 
 from dreamer import __version__
-from dreamer.spec.config import ZOOM_CONFIG, DreamConfig
+from dreamer.engine.engine import Dreamer, ImageLike
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import as_loaded, atomic_write, fit_max_side, load_image, save_image, to_pil, to_tensor
-from dreamer.engine.engine import Dreamer, ImageLike
+from dreamer.spec.config import ZOOM_CONFIG, DreamConfig
 
 FRAME_NAME = "frame_{:05d}.png"
 MANIFEST = "zoom.json"

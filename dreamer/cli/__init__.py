@@ -17,9 +17,9 @@ from typing import Any
 import click
 
 from dreamer import __version__
-from dreamer.spec.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig, VisConfig
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.runners.heap import keep_freed_memory
+from dreamer.spec.config import SMOOTH_CHOICES, ZOOM_CONFIG, DreamConfig, VisConfig
 
 _DEFAULTS = DreamConfig()
 _VIS = VisConfig()
@@ -157,8 +157,8 @@ def render(
     photo: Path, output: Path | None, replay: Path | None, style: str | None, quiet: bool, **params: Any
 ) -> None:
     """Dream PHOTO: amplify what the network's layers see in it."""
-    from dreamer.outputs.images import check_output_path, default_output_path, load_image
     from dreamer.engine.engine import Dreamer, save_dream
+    from dreamer.outputs.images import check_output_path, default_output_path, load_image
 
     base, provenance = base_config(replay, style)
     config = build_config(base, params)
@@ -423,9 +423,9 @@ def grid(
     **params: Any,
 ) -> None:
     """Feature visualisation: images optimised from noise to excite each channel or class, as a labelled grid."""
+    from dreamer.core.objectives import parse_channels
     from dreamer.featvis.optimize import grid as make_grid
     from dreamer.outputs.images import check_output_path
-    from dreamer.core.objectives import parse_channels
 
     check_output_path(output, (photo,) if photo else ())
     config = _vis_config(params)
@@ -463,9 +463,9 @@ def maps(
     **params: Any,
 ) -> None:
     """PHOTO's activation maps at a layer, each beside what that channel wants to see."""
+    from dreamer.core.objectives import parse_channels
     from dreamer.featvis.maps import maps as make_maps
     from dreamer.outputs.images import check_output_path, default_output_path, load_image
-    from dreamer.core.objectives import parse_channels
 
     loaded = load_image(photo)
     output = output or default_output_path(photo, "_maps")

@@ -12,8 +12,8 @@ import re
 import torch
 
 from dreamer.core.ascent import Run
-from dreamer.errors import DreamerError
 from dreamer.core.objectives import Objective
+from dreamer.errors import DreamerError
 
 MIN_TILE = 128  # below this the network sees too little context to dream
 BUDGET_FRACTION = 0.6  # leave room for the rest of the process and the system

@@ -8,11 +8,11 @@ from collections.abc import Callable
 import torch
 
 from dreamer.core.ascent import Run, ascent_step
-from dreamer.spec.config import DreamConfig
-from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.outputs.images import resize
 from dreamer.core.memory import MIN_TILE
 from dreamer.core.objectives import Objective
+from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.outputs.images import resize
+from dreamer.spec.config import DreamConfig
 
 MIN_SIDE = 32  # the smallest octave the networks still see structure in
 AUTO_TILE = 512  # tile size used automatically for large octaves

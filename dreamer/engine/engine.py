@@ -19,15 +19,24 @@ from PIL import Image
 
 from dreamer import __version__
 from dreamer.core.blend import finish, load_mask
-from dreamer.spec.config import DreamConfig
-from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import LoadedImage, as_loaded, fit_max_side, load_image, resize, save_image, to_pil, to_tensor
 from dreamer.core.memory import BUDGET_FRACTION, available_bytes, bytes_per_pixel, plan_tile
-from dreamer.nets.registry import DreamModel, get_model, resolve_device
 from dreamer.core.objectives import Objective, guide, parse_specs
 from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves
+from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.precision import resolve_precision
+from dreamer.nets.registry import DreamModel, get_model, resolve_device
+from dreamer.outputs.images import (
+    LoadedImage,
+    as_loaded,
+    fit_max_side,
+    load_image,
+    resize,
+    save_image,
+    to_pil,
+    to_tensor,
+)
+from dreamer.spec.config import DreamConfig
 
 GUIDE_SIDE = 512  # the guide image's longer side when its features are computed (once per render)
 

@@ -14,11 +14,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from dreamer.spec.config import VisConfig
 from dreamer.errors import DreamerError
 from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import as_loaded, fit_max_side, labelled_grid, to_tensor
 from dreamer.nets.registry import DreamModel
+from dreamer.outputs.images import as_loaded, fit_max_side, labelled_grid, to_tensor
+from dreamer.spec.config import VisConfig
 
 PHOTO_SIDE = 320  # the photo is looked at this size: enough for mid-level features, quick on a CPU
 
@@ -88,8 +88,8 @@ def maps(
     **options: Any,
 ) -> Image.Image:
     """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
-    from dreamer.featvis.optimize import Cell, _config, _metadata, render_cells, resolve_model
     from dreamer.core.objectives import channel
+    from dreamer.featvis.optimize import Cell, _config, _metadata, render_cells, resolve_model
 
     config = _config(config, options)
     started = time.perf_counter()

@@ -18,14 +18,14 @@ import torch
 from PIL import Image
 
 from dreamer import __version__
-from dreamer.spec.config import VisConfig
+from dreamer.core.objectives import Objective, channel, class_logit, per_image
 from dreamer.errors import DreamerError
 from dreamer.featvis import param
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import labelled_grid, to_pil
 from dreamer.nets.registry import DreamModel, get_model
-from dreamer.core.objectives import Objective, channel, class_logit, per_image
+from dreamer.outputs.images import labelled_grid, to_pil
+from dreamer.spec.config import VisConfig
 
 ModelLike = DreamModel | str | None
 StepCallback = Callable[[int, torch.Tensor], None]  # (step, current images (B, 3, H, W))

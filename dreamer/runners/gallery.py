@@ -23,9 +23,9 @@ from urllib.parse import quote
 from PIL import Image, ImageDraw
 
 from dreamer import __version__
-from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import atomic_write, read_metadata, save_image
+from dreamer.spec.config import DreamConfig
 from dreamer.spec.styles import Style, load_style
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
@@ -136,8 +136,8 @@ def is_done(job: Job, out_dir: Path) -> bool:
 
 def render_job(job: Job, out_dir: Path, dreamer: Any, progress: bool = False) -> float:
     """Render one job into ``out_dir`` (atomically); returns the seconds it took."""
-    from dreamer.outputs.images import load_image
     from dreamer.engine.engine import save_dream
+    from dreamer.outputs.images import load_image
 
     started = time.perf_counter()
     config = DreamConfig.from_dict(job.config).replace(device=str(dreamer.device))
@@ -259,8 +259,8 @@ def _worker_init(threads: int, device: str) -> None:
     """Pool worker set-up: share the cores fairly and keep one Dreamer (models load once per worker)."""
     import torch
 
-    from dreamer.runners.heap import keep_freed_memory
     from dreamer.engine.engine import Dreamer
+    from dreamer.runners.heap import keep_freed_memory
 
     keep_freed_memory()  # a spawned worker does not inherit the parent's malloc settings
     torch.set_num_threads(threads)

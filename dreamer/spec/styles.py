@@ -17,8 +17,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dreamer.spec.config import DreamConfig
 from dreamer.errors import DreamerError
+from dreamer.spec.config import DreamConfig
 
 NOT_STYLE_KEYS = {"seed", "device", "weights"}  # per-run choices, not part of a look
 PATH_KEYS = {"guide", "mask"}  # resolved against the style file's folder
@@ -88,8 +88,8 @@ def _coerce(where: str, key: str, value: Any, tp: Any) -> Any:
 
 def _check_layers(where: str, config: DreamConfig) -> None:
     """Every layer a style names must exist in its model (checked on the bare architecture)."""
-    from dreamer.nets.registry import get_spec
     from dreamer.core.objectives import parse_specs
+    from dreamer.nets.registry import get_spec
 
     if not config.layers:
         return
