@@ -1,8 +1,12 @@
-"""Time a 16-channel feature-visualisation grid: one batch against one channel at a time, alternating.
+"""Time a 16-channel feature-visualisation grid through the engine against 0.1's fp32 featvis path, alternating.
 
-Both variants run the same optimisation (same size, steps and transforms) on the same model
-and layer; only the batch differs. Run: ``python bench/grid.py`` (add ``--steps 256`` for a
-full-length grid; the time per step does not change with the step count).
+Variants (same size, steps, transforms, seed and cells):
+- ``engine``: ``Engine().grid`` on one kept model at the engine's precision (``auto``: bf16 on CPUs with
+  native bf16), folded and fused convs, all cells in one batch;
+- ``fp32 featvis (0.1)``: what ``dreamer.grid`` did in 0.1: the model loaded at fp32 on every call, one batch;
+- ``fp32, one at a time``: the same fp32 model kept loaded, one channel per optimisation (the old batching bench).
+It also writes the engine's and the fp32 grid side by side (``--sheet``) to compare their look.
+Run: ``python bench/grid.py`` (``--steps 256`` for a full-length grid; time per step does not depend on steps).
 """
 
 from __future__ import annotations
@@ -10,57 +14,79 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from pathlib import Path
 
 import torch
-from flops import conv_throughput, count_flops  # bench/flops.py, next to this script
+from flops import conv_throughput  # bench/flops.py, next to this script
+from PIL import Image
 
 from dreamer.core.objectives import channel
-from dreamer.featvis.optimize import Cell, render_cells
+from dreamer.engine import Engine
+from dreamer.featvis.optimize import render_cells
 from dreamer.nets.registry import get_model
-from dreamer.spec.config import VisConfig
+from dreamer.outputs.sheets import labelled_grid
+from dreamer.spec.specs import VisSpec
 
 
 def main() -> None:
-    """Alternate batched and one-at-a-time grids; print medians and the speed-up."""
+    """Alternate the variants; print medians and the speed-ups."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="lite0")
     parser.add_argument("--layer", default="blocks.4")
     parser.add_argument("--channels", type=int, default=16)
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sheet", type=Path, default=Path("out/bench/grid_engine_vs_fp32.png"))
     args = parser.parse_args()
 
-    model = get_model(args.model, device="cpu")
-    cells = [Cell(channel(args.layer, c), str(c)) for c in range(args.channels)]
-    variants = {"batched": args.channels, "one at a time": 1}
-    warm = VisConfig(size=args.size, steps=2, seed=0)
-    for batch in variants.values():
-        render_cells(model, cells[: max(batch, 1)], warm.replace(batch=batch), progress=False)
-    # FLOPs of one optimisation step of the whole grid: two steps minus one, so set-up cancels out
-    flops = [
-        count_flops(lambda n=n: render_cells(model, cells, warm.replace(steps=n, batch=args.channels), progress=False))
-        for n in (1, 2)
-    ]
-    per_step = flops[1] - flops[0]
-    peak = conv_throughput(torch.device("cpu"), model.dtype)
+    engine = Engine(device="cpu")
+    chans = list(range(args.channels))
+    objectives = [channel(args.layer, c) for c in chans]
+    fp32 = get_model("lite0", device="cpu", precision="fp32")
+
+    def run_engine(spec: VisSpec) -> list[Image.Image]:
+        sheet = engine.grid(spec, layer=args.layer, channels=chans)
+        return [sheet]
+
+    def run_featvis(spec: VisSpec) -> list[Image.Image]:
+        model = get_model("lite0", device="cpu", precision="fp32")  # 0.1 loaded the model on every call
+        return render_cells(model, objectives, spec, torch.Generator().manual_seed(spec.seed or 0))
+
+    def run_single(spec: VisSpec) -> list[Image.Image]:
+        return render_cells(fp32, objectives, spec.replace(batch=1), torch.Generator().manual_seed(spec.seed or 0))
+
+    variants = {"engine": run_engine, "fp32 featvis (0.1)": run_featvis, "fp32, one at a time": run_single}
+    warm = VisSpec(size=args.size, steps=2, seed=0, batch=args.channels)
+    for fn in variants.values():
+        fn(warm)
     times: dict[str, list[float]] = {name: [] for name in variants}
     for r in range(args.repeats):
-        for name, batch in variants.items():
-            config = VisConfig(size=args.size, steps=args.steps, seed=r, batch=batch)
+        for name, fn in variants.items():
+            spec = VisSpec(size=args.size, steps=args.steps, seed=r, batch=args.channels)
             t = time.perf_counter()
-            render_cells(model, cells, config, progress=False)
+            fn(spec)
             times[name].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
     print(
-        f"{args.model} {args.layer}: {args.channels}-channel grid at {args.size}px, {args.steps} steps, "
-        f"{torch.get_num_threads()} threads, {args.repeats} alternating runs"
+        f"lite0 {args.layer}: {args.channels}-channel grid at {args.size}px, {args.steps} steps, "
+        f"{torch.get_num_threads()} threads, {args.repeats} alternating runs; engine precision {engine.precision}"
     )
-    print(f"  {per_step / 1e9:.1f} GFLOP per grid step; dense 3x3 conv ceiling {peak:.0f} GFLOP/s ({model.precision})")
+    print(f"  dense 3x3 conv ceiling: fp32 {conv_throughput(torch.device('cpu'), torch.float32):.0f} GFLOP/s")
     for name, t in med.items():
-        step = t / args.steps
-        print(f"  {name:<14} {t:7.2f} s per grid (median)  {step:.3f} s per step  {per_step / step / 1e9:6.1f} GFLOP/s")
-    print(f"  speed-up:      {med['one at a time'] / med['batched']:.2f}x")
+        print(f"  {name:<20} {t:7.2f} s per grid (median)  {t / args.steps:.3f} s per step")
+    base = med["fp32 featvis (0.1)"]
+    print(f"  engine vs fp32 featvis (0.1): {base / med['engine']:.2f}x")
+    print(f"  batched fp32 vs one at a time: {med['fp32, one at a time'] / base:.2f}x")
+
+    spec = VisSpec(size=args.size, steps=args.steps, seed=0, batch=args.channels)
+    ours = engine.grid(spec, layer=args.layer, channels=chans, columns=args.channels // 2)
+    old = labelled_grid(run_featvis(spec), [f"{args.layer}:{c}" for c in chans], args.channels // 2)
+    both = Image.new("RGB", (ours.width, ours.height + old.height + 8), "white")
+    both.paste(ours, (0, 0))
+    both.paste(old, (0, ours.height + 8))
+    args.sheet.parent.mkdir(parents=True, exist_ok=True)
+    both.save(args.sheet)
+    print(f"  sheet (engine above, fp32 below): {args.sheet}")
 
 
 if __name__ == "__main__":

@@ -22,16 +22,17 @@ from flops import conv_throughput, count_flops  # bench/flops.py, next to this s
 from dreamer.core.ascent import image_gradient
 from dreamer.core.objectives import Objective, parse_specs
 from dreamer.core.octaves import octave_sizes
-from dreamer.engine.engine import Dreamer
+from dreamer.core.tensors import to_tensor
+from dreamer.engine import Engine
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.precision import DTYPES
-from dreamer.nets.registry import DreamModel
-from dreamer.outputs.images import load_image, save_image, to_tensor
+from dreamer.nets.wrapper import DreamModel
+from dreamer.outputs.images import load_image, save_image
 from dreamer.samples import sample_path
-from dreamer.spec.config import DreamConfig
+from dreamer.spec.specs import DreamSpec
 
 
-def render_flops(model: DreamModel, objective: Objective, config: DreamConfig, size: tuple[int, int]) -> float:
+def render_flops(model: DreamModel, objective: Objective, config: DreamSpec, size: tuple[int, int]) -> float:
     """FLOPs of a render's ascent steps: one step counted at each octave's size, times the steps."""
     total = 0.0
     with LayerHooks(model, objective.layers) as run:
@@ -52,13 +53,16 @@ def main() -> None:
     args = parser.parse_args()
 
     precisions = args.precisions.split(",")
-    dreamer = Dreamer("cpu")
+    engines = {p: Engine(device="cpu", precision=p) for p in precisions}
+    engines.setdefault("fp32", Engine(device="cpu", precision="fp32"))
     loaded = load_image(args.photo)
-    config = DreamConfig(seed=args.seed)
-    model, _, specs = dreamer.objective(config.replace(precision="fp32"))  # the exact ruler for every gain
+    config = DreamSpec(seed=args.seed)
+    specs = engines["fp32"].resolved(config).layers
+    model = engines["fp32"].model(config.model)  # the exact ruler for every gain
     objective = parse_specs(specs)
     for p in precisions:
-        dreamer.model(config.model, config.weights, p)  # load/cast before timing
+        engines[p].use(model)
+        engines[p].model(config.model)  # cast once, before timing
 
     def score(image: torch.Tensor) -> float:
         with torch.no_grad(), LayerHooks(model, objective.layers) as run:
@@ -73,7 +77,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for p in precisions:
             t = time.perf_counter()
-            out = dreamer.dream(loaded, config.replace(precision=p), progress=False)
+            out = engines[p].dream(loaded, config)
             times[p].append(time.perf_counter() - t)
             gains[p] = score(to_tensor(out)) / before
             save_image(out, args.out / f"{Path(args.photo).stem}_{p}.png")

@@ -27,8 +27,9 @@ from dreamer.core.ascent import image_gradient
 from dreamer.core.objectives import layer
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import set_fused
-from dreamer.nets.precision import DTYPES, PRECISIONS
-from dreamer.nets.registry import TORCHVISION_LAYERS, DreamModel, get_spec
+from dreamer.nets.precision import DTYPES
+from dreamer.nets.registry import TORCHVISION_LAYERS, get_spec
+from dreamer.nets.wrapper import DreamModel
 
 # name -> (stop at the layer + frozen, channels-last, fold batch-norm, fuse conv + ReLU6 (lite0), precision)
 VARIANTS: dict[str, tuple[bool, bool, bool, bool, str]] = {
@@ -144,7 +145,7 @@ def main() -> None:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown:
         parser.error(f"unknown variants {unknown}; choose from {list(VARIANTS)}")
-    peaks = {p: conv_throughput(device, DTYPES[p]) for p in PRECISIONS if p != "fp16" or device.type == "cuda"}
+    peaks = {p: conv_throughput(device, DTYPES[p]) for p in DTYPES if p != "fp16" or device.type == "cuda"}
     print(
         f"torch {torch.__version__}; dense 3x3 conv throughput on {device_name(device)}: "
         + ", ".join(f"{p} {g:.0f} GFLOP/s" for p, g in peaks.items())

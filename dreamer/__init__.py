@@ -8,21 +8,29 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module that defines it (imported on first access, so `dreamer --help` stays fast)
 _EXPORTS = {
-    "Dreamer": "dreamer.engine.engine",
-    "dream": "dreamer.engine.engine",
-    "save_dream": "dreamer.engine.engine",
-    "DreamConfig": "dreamer.spec.config",
+    "Engine": "dreamer.engine.engine",
+    "CancelToken": "dreamer.engine.events",
+    "DreamSpec": "dreamer.spec.specs",
+    "VisSpec": "dreamer.spec.specs",
+    "RunEnv": "dreamer.spec.specs",
+    "MotionSpec": "dreamer.spec.specs",
+    "dream": "dreamer.api",
+    "visualize": "dreamer.api",
+    "grid": "dreamer.api",
+    "maps": "dreamer.api",
+    "save_dream": "dreamer.api",
     "DreamerError": "dreamer.errors",
     "DreamerWarning": "dreamer.errors",
+    "Cancelled": "dreamer.errors",
     "get_model": "dreamer.nets.registry",
     "list_models": "dreamer.nets.registry",
-    "DreamModel": "dreamer.nets.registry",
+    "DreamModel": "dreamer.nets.wrapper",
     "LayerHooks": "dreamer.nets.hooks",
-    "fold_batchnorm": "dreamer.nets.precision",
+    "fold_batchnorm": "dreamer.nets.fold",
     "keep_freed_memory": "dreamer.runners.heap",
     "Objective": "dreamer.core.objectives",
     "layer": "dreamer.core.objectives",
@@ -31,17 +39,14 @@ _EXPORTS = {
     "class_logit": "dreamer.core.objectives",
     "guide": "dreamer.core.objectives",
     "per_image": "dreamer.core.objectives",
-    "VisConfig": "dreamer.spec.config",
-    "visualize": "dreamer.featvis.optimize",
-    "grid": "dreamer.featvis.optimize",
-    "maps": "dreamer.featvis.maps",
     "load_image": "dreamer.outputs.images",
-    "read_metadata": "dreamer.outputs.images",
+    "read_metadata": "dreamer.outputs.metadata",
     "sample_path": "dreamer.samples",
     "sample_names": "dreamer.samples",
     "zoom": "dreamer.animate.zoom",
     "render_zoom": "dreamer.animate.zoom",
-    "assemble": "dreamer.animate.zoom",
+    "assemble": "dreamer.outputs.animation",
+    "gallery": "dreamer.runners.gallery",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 
 class DreamerError(Exception):
-    """A problem the user can fix (bad file, bad option); its message is one line."""
+    """A problem the user can fix (bad file, bad option); its message is one line.
+
+    ``field`` names the setting at fault (``octave_scale``), so each surface can name it its own
+    way: the CLI as ``--octave-scale``, a style file as ``key 'octave_scale'``, the library as the argument.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class Cancelled(DreamerError):
+    """A run stopped on request (a ``CancelToken``), between two steps."""
 
 
 class DreamerWarning(UserWarning):

@@ -1,4 +1,4 @@
-"""Shared fixtures: small photos, the bundled model (loaded once), random-weight models."""
+"""Shared fixtures: small photos, the bundled model (loaded once), random-weight models, engines using them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from dreamer.engine.engine import Dreamer
+from dreamer.engine import Engine
 from dreamer.nets.lite0 import EfficientNetLite0
-from dreamer.nets.registry import DreamModel, get_model, get_spec
+from dreamer.nets.registry import get_model, get_spec
+from dreamer.nets.wrapper import DreamModel
 from dreamer.samples import sample_path
 
 
@@ -34,19 +35,25 @@ def random_model() -> DreamModel:
 
 
 @pytest.fixture()
-def random_dreamer(random_model: DreamModel) -> Dreamer:
-    """A Dreamer whose lite0 is the random-weight model."""
-    d = Dreamer("cpu")
-    d.use(random_model)
-    return d
+def random_engine(random_model: DreamModel) -> Engine:
+    """An fp32 CPU engine whose lite0 is the random-weight model."""
+    engine = Engine(device="cpu", precision="fp32")
+    engine.use(random_model)
+    return engine
 
 
 @pytest.fixture()
-def real_dreamer(real_model: DreamModel) -> Dreamer:
-    """A Dreamer using the bundled model."""
-    d = Dreamer("cpu")
-    d.use(real_model)
-    return d
+def real_engine(real_model: DreamModel) -> Engine:
+    """An fp32 CPU engine using the bundled model."""
+    engine = Engine(device="cpu", precision="fp32")
+    engine.use(real_model)
+    return engine
+
+
+@pytest.fixture()
+def use_random_model(monkeypatch: pytest.MonkeyPatch, random_model: DreamModel) -> None:
+    """Every Engine (e.g. one the CLI makes) loads the random-weight model instead of a real one."""
+    monkeypatch.setattr(Engine, "model", lambda self, *args, **kwargs: random_model)
 
 
 @pytest.fixture()

@@ -13,29 +13,37 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from dreamer.animate.zoom import MANIFEST, assemble, frame_seed, parse_pan, render_zoom, transform, zoom
+from dreamer.animate.zoom import MANIFEST, frame_seed, render_zoom, transform, zoom
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
-from dreamer.outputs.images import read_metadata
+from dreamer.outputs.animation import assemble
+from dreamer.outputs.metadata import read_metadata
 from dreamer.samples import sample_path
+from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, parse_pan
 
 FAST = {"octaves": 1, "steps": 2, "jitter": 8, "max_side": 48}
+
+
+def spec(**changes) -> DreamSpec:
+    """A quick zoom-frame spec."""
+    return ZOOM_SPEC.replace(**{**FAST, **changes})
 
 
 def _frames(folder: Path) -> list[Path]:
     return sorted(folder.glob("frame_*.png"))
 
 
-def test_frame_count_and_size(random_dreamer, cat_image) -> None:
-    frames = list(zoom(cat_image, 4, dreamer=random_dreamer, seed=0, progress=False, **FAST))
+def test_frame_count_and_size(random_engine, cat_image) -> None:
+    frames = list(zoom(cat_image, MotionSpec(frames=4), spec(seed=0), engine=random_engine))
     assert len(frames) == 4 and all(f.size == (48, 32) and f.mode == "RGB" for f in frames)
     # The frame size follows --max-side, rounded down to even numbers for video codecs.
-    small = list(zoom(cat_image, 2, dreamer=random_dreamer, seed=0, progress=False, **{**FAST, "max_side": 51}))
+    small = list(zoom(cat_image, MotionSpec(frames=2), spec(seed=0, max_side=51), engine=random_engine))
     assert [f.size for f in small] == [(50, 34), (50, 34)]
 
 
-def test_resumed_run_writes_the_same_frames_as_an_uninterrupted_one(random_dreamer, cat: Path, tmp_path: Path) -> None:
-    full = render_zoom(cat, tmp_path / "full", 6, dreamer=random_dreamer, seed=5, progress=False, **FAST)
+def test_resumed_run_writes_the_same_frames_as_an_uninterrupted_one(random_engine, cat: Path, tmp_path: Path) -> None:
+    six = MotionSpec(frames=6)
+    full = render_zoom(cat, tmp_path / "full", six, spec(seed=5), engine=random_engine)
     assert [p.name for p in full] == [f"frame_{i:05d}.png" for i in range(6)]
 
     def stop_at_3(index: int, frame: Image.Image) -> None:
@@ -44,36 +52,34 @@ def test_resumed_run_writes_the_same_frames_as_an_uninterrupted_one(random_dream
 
     part = tmp_path / "part"
     with pytest.raises(KeyboardInterrupt):
-        render_zoom(cat, part, 6, dreamer=random_dreamer, seed=5, progress=False, callback=stop_at_3, **FAST)
-    assert len(_frames(part)) == 3
+        render_zoom(cat, part, six, spec(seed=5), engine=random_engine, on_frame=stop_at_3)
+    assert len(_frames(part)) == 4  # on_frame runs once a frame is on disk
     dreamed: list[int] = []
     # No seed given: the resume takes the one recorded in the folder.
-    resumed = render_zoom(
-        cat, part, 6, dreamer=random_dreamer, progress=False, callback=lambda i, f: dreamed.append(i), **FAST
-    )
-    assert dreamed == [3, 4, 5]
+    resumed = render_zoom(cat, part, six, spec(), engine=random_engine, on_frame=lambda i, f: dreamed.append(i))
+    assert dreamed == [4, 5]
     assert [p.read_bytes() for p in resumed] == [p.read_bytes() for p in full]
     # Asking for more frames later continues the same animation.
-    longer = render_zoom(cat, part, 7, dreamer=random_dreamer, progress=False, **FAST)
+    longer = render_zoom(cat, part, MotionSpec(frames=7), spec(), engine=random_engine)
     assert len(longer) == 7 and longer[:6] == resumed
 
 
-def test_resume_with_other_settings_is_refused(random_dreamer, cat: Path, tmp_path: Path) -> None:
+def test_resume_with_other_settings_is_refused(random_engine, cat: Path, tmp_path: Path) -> None:
     folder = tmp_path / "frames"
-    render_zoom(cat, folder, 2, dreamer=random_dreamer, seed=1, progress=False, **FAST)
+    render_zoom(cat, folder, MotionSpec(frames=2), spec(seed=1), engine=random_engine)
     with pytest.raises(DreamerError, match=r"other settings \(steps\)"):
-        render_zoom(cat, folder, 3, dreamer=random_dreamer, seed=1, progress=False, **{**FAST, "steps": 3})
+        render_zoom(cat, folder, MotionSpec(frames=3), spec(seed=1, steps=3), engine=random_engine)
     with pytest.raises(DreamerError, match=r"other settings \(zoom\)"):
-        render_zoom(cat, folder, 3, zoom=1.1, dreamer=random_dreamer, seed=1, progress=False, **FAST)
+        render_zoom(cat, folder, MotionSpec(frames=3, zoom=1.1), spec(seed=1), engine=random_engine)
     assert len(_frames(folder)) == 2
-    assert json.loads((folder / MANIFEST).read_text())["config"]["seed"] == 1
+    assert json.loads((folder / MANIFEST).read_text())["spec"]["seed"] == 1
 
 
 @pytest.mark.slow
-def test_consecutive_frames_are_close_on_the_bundled_model(real_dreamer) -> None:
+def test_consecutive_frames_are_close_on_the_bundled_model(real_engine) -> None:
     def run(name: str) -> list[np.ndarray]:
         photo = Image.open(sample_path(name)).convert("RGB").resize((96, 64))
-        frames = zoom(photo, 5, dreamer=real_dreamer, seed=0, progress=False, octaves=2, steps=4)
+        frames = zoom(photo, MotionSpec(frames=5), ZOOM_SPEC.replace(seed=0, octaves=2, steps=4), engine=real_engine)
         return [np.asarray(f, dtype=np.float32) for f in frames]
 
     cat, coffee = run("chelsea"), run("coffee")
@@ -114,8 +120,9 @@ def test_frame_seeds_differ_by_frame_and_seed() -> None:
 
 @pytest.mark.parametrize("text", ["1", "1,2,3", "a,b", "nan,0", "", "1;2"])
 def test_bad_pan_is_a_one_line_error(text: str) -> None:
-    with pytest.raises(DreamerError, match="--pan"):
+    with pytest.raises(DreamerError, match="must be") as info:
         parse_pan(text)
+    assert info.value.field == "pan"
 
 
 def test_pan_parses() -> None:
@@ -166,7 +173,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs use the random-weight model, so they test mechanics quickly."""
     import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 
@@ -182,9 +189,11 @@ def test_cli_zoom_writes_gif_and_keeps_frames(runner: CliRunner, cat: Path, tmp_
         assert gif.n_frames == 3 and gif.size == (48, 32)
     assert len(_frames(tmp_path / "z_frames")) == 3
     settings = json.loads((tmp_path / "z_frames" / MANIFEST).read_text())
-    assert settings["rotate"] == 1.5 and settings["pan"] == [1.0, 0.0] and settings["config"]["seed"] == 4
+    motion = settings["motion"]
+    assert motion["rotate"] == 1.5 and motion["pan"] == [1.0, 0.0] and settings["spec"]["seed"] == 4
     meta = read_metadata(tmp_path / "z_frames" / "frame_00002.png")
-    assert meta["frame"] == 2 and meta["zoom"] == 1.04 and meta["steps"] == 1 and meta["seed"] == 4
+    assert meta["frame"] == 2 and meta["motion"]["zoom"] == 1.04 and meta["kind"] == "frame"
+    assert meta["spec"]["steps"] == 1 and meta["spec"]["seed"] == 4
     # The same command again finds every frame done and only reassembles.
     first = (tmp_path / "z_frames" / "frame_00002.png").stat().st_mtime_ns
     assert runner.invoke(cli, args).exit_code == 0
@@ -203,7 +212,7 @@ def test_cli_zoom_to_a_folder_writes_frames_only(runner: CliRunner, cat: Path, t
         (["--pan", "3"], "--pan must be two numbers"),
         (["--pan", "x,1"], "--pan must be two numbers"),
         (["-o", "{tmp}/z.avi"], "unknown animation type '.avi'"),
-        (["--zoom", "0"], "--zoom must be a positive number"),
+        (["--zoom", "0"], "--zoom must be greater than 0"),
     ],
 )
 def test_cli_zoom_bad_options(runner: CliRunner, cat: Path, tmp_path: Path, args: list[str], message: str) -> None:
@@ -219,7 +228,7 @@ def test_cli_zoom_interrupted_keeps_frames_and_resumes(
 ) -> None:
     import dreamer.engine.engine
 
-    real = dreamer.engine.engine.Dreamer.dream_tensor
+    real = dreamer.engine.engine.Engine.dream_tensor
     calls = []
 
     def interrupt_third(self, *args, **kwargs):
@@ -228,7 +237,7 @@ def test_cli_zoom_interrupted_keeps_frames_and_resumes(
             raise KeyboardInterrupt
         return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "dream_tensor", interrupt_third)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "dream_tensor", interrupt_third)
     args = ["zoom", str(cat), "--frames", "4", *CLI_FAST]
     result = runner.invoke(cli, args)
     assert result.exit_code == 130 and "2 frames kept" in result.output

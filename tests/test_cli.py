@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.outputs.images import read_metadata
+from dreamer.outputs.metadata import read_metadata
 
 FAST = ["--steps", "2", "--octaves", "2", "--seed", "3", "-q"]
 
@@ -22,9 +22,9 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     import dreamer.engine.engine
 
     monkeypatch.setattr(
-        dreamer.engine.engine.Dreamer,
+        dreamer.engine.engine.Engine,
         "model",
-        lambda self, name="lite0", weights=None, precision="auto": random_model.with_precision(precision),
+        lambda self, *args, **kwargs: random_model,
     )
     return CliRunner()
 
@@ -33,7 +33,7 @@ def test_render_writes_png_whose_metadata_round_trips(runner: CliRunner, cat: Pa
     out = tmp_path / "out.png"
     result = runner.invoke(cli, ["render", str(cat), "-o", str(out), "-l", "blocks.3:0.5", "-l", "blocks.4", *FAST])
     assert result.exit_code == 0, result.output
-    meta = read_metadata(out)
+    meta = read_metadata(out)["spec"]
     assert meta["layers"] == ["blocks.3:0.5", "blocks.4"]
     assert meta["steps"] == 2 and meta["octaves"] == 2 and meta["seed"] == 3 and meta["model"] == "lite0"
     assert Image.open(out).size == Image.open(cat).size

@@ -15,13 +15,15 @@ from dreamer.core.ascent import ascent_step, image_gradient, tile_boxes
 from dreamer.core.blend import rgb_to_ycbcr, ycbcr_to_rgb
 from dreamer.core.objectives import Objective, channel, guide, layer, neuron, parse_spec
 from dreamer.core.smoothing import cascade_smooth, gaussian_blur, laplacian_normalize, smooth_gradient
+from dreamer.core.tensors import to_tensor
+from dreamer.engine import Engine
 from dreamer.errors import DreamerError
 from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import read_metadata, to_tensor
+from dreamer.outputs.metadata import read_metadata
 from dreamer.samples import sample_path
-from dreamer.spec.config import DreamConfig
+from dreamer.spec.specs import DreamSpec
 
-FAST = {"steps": 2, "octaves": 2, "seed": 3, "progress": False}
+FAST = {"steps": 2, "octaves": 2, "seed": 3}
 
 
 def _ascend(model, objective: Objective, image: torch.Tensor, steps: int = 8) -> torch.Tensor:
@@ -125,8 +127,8 @@ def _pooled_cosine(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(F.cosine_similarity(a.mean(dim=(2, 3)), b.mean(dim=(2, 3))))
 
 
-def test_guide_moves_the_dreams_features_toward_the_guides(real_dreamer, cat_image) -> None:
-    model = real_dreamer.model("lite0")
+def test_guide_moves_the_dreams_features_toward_the_guides(real_engine, cat_image) -> None:
+    model = real_engine.model("lite0")
     coffee = Image.open(sample_path("coffee")).convert("RGB").resize((96, 64))
     guide_feats = _acts(model, "blocks.4", to_tensor(coffee))
     image = to_tensor(cat_image.resize((128, 96)))
@@ -139,19 +141,19 @@ def test_guide_moves_the_dreams_features_toward_the_guides(real_dreamer, cat_ima
     assert after > unguided
 
 
-def test_guide_render_records_paths_and_layer(random_dreamer, cat_image, tmp_path: Path) -> None:
+def test_guide_render_records_paths_and_layer(random_engine, cat_image, tmp_path: Path) -> None:
     g = tmp_path / "guide.png"
     cat_image.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(g)
-    out = random_dreamer.dream(cat_image, guide=str(g), **FAST)
-    meta = out.info["dreamer"]
+    out = random_engine.dream(cat_image, guide=str(g), **FAST)
+    meta = out.info["dreamer"]["spec"]
     assert meta["guide"] == str(g) and meta["guide_layer"] == "blocks.4" and meta["layers"] == []
 
 
-def test_unreadable_guide_is_a_one_line_error(random_dreamer, cat_image, tmp_path: Path) -> None:
+def test_unreadable_guide_is_a_one_line_error(random_engine, cat_image, tmp_path: Path) -> None:
     bad = tmp_path / "guide.jpg"
     bad.write_text("not an image")
     with pytest.raises(DreamerError, match="--guide .*guide.jpg: not an image"):
-        random_dreamer.dream(cat_image, guide=str(bad), **FAST)
+        random_engine.dream(cat_image, guide=str(bad), **FAST)
 
 
 # --- smoothing ------------------------------------------------------------------------------------
@@ -188,9 +190,9 @@ def test_ycbcr_round_trips() -> None:
     assert torch.allclose(ycbcr_to_rgb(rgb_to_ycbcr(rgb)), rgb, atol=1e-5)
 
 
-def test_keep_colors_keeps_the_chroma_of_the_input(random_dreamer, cat_image) -> None:
-    out = random_dreamer.dream(cat_image, keep_colors=True, **FAST)
-    plain = random_dreamer.dream(cat_image, **FAST)
+def test_keep_colors_keeps_the_chroma_of_the_input(random_engine, cat_image) -> None:
+    out = random_engine.dream(cat_image, keep_colors=True, **FAST)
+    plain = random_engine.dream(cat_image, **FAST)
     src, kept, dreamed = (rgb_to_ycbcr(to_tensor(im)) for im in (cat_image, out, plain))
     chroma_error = (kept[:, 1:] - src[:, 1:]).abs()
     assert float(chroma_error.mean()) < 0.005 and float(chroma_error.quantile(0.99)) < 0.03
@@ -198,11 +200,11 @@ def test_keep_colors_keeps_the_chroma_of_the_input(random_dreamer, cat_image) ->
     assert float((kept[:, :1] - src[:, :1]).abs().mean()) > 0.01  # the luminance was dreamed
 
 
-def test_strength_blends_with_the_original(random_dreamer, cat_image) -> None:
+def test_strength_blends_with_the_original(random_engine, cat_image) -> None:
     src = to_tensor(cat_image)
-    full = to_tensor(random_dreamer.dream(cat_image, **FAST))
-    half = to_tensor(random_dreamer.dream(cat_image, strength=0.5, **FAST))
-    none = random_dreamer.dream(cat_image, strength=0.0, **FAST)
+    full = to_tensor(random_engine.dream(cat_image, **FAST))
+    half = to_tensor(random_engine.dream(cat_image, strength=0.5, **FAST))
+    none = random_engine.dream(cat_image, strength=0.0, **FAST)
     assert none.tobytes() == cat_image.tobytes()
     assert torch.allclose(half, (src + full) / 2, atol=1.5 / 255)
 
@@ -215,10 +217,10 @@ def _half_mask(path: Path, size: tuple[int, int]) -> Path:
     return path
 
 
-def test_mask_leaves_the_masked_out_region_unchanged(random_dreamer, cat_image, tmp_path: Path) -> None:
+def test_mask_leaves_the_masked_out_region_unchanged(random_engine, cat_image, tmp_path: Path) -> None:
     # A mask of another size: it is resized to the image.
     mask = _half_mask(tmp_path / "mask.png", (200, 100))
-    out = to_tensor(random_dreamer.dream(cat_image, mask=str(mask), **FAST))
+    out = to_tensor(random_engine.dream(cat_image, mask=str(mask), **FAST))
     src = to_tensor(cat_image)
     w = src.shape[-1]
     edge = w // 2 - 8  # clear of the soft edge
@@ -232,7 +234,7 @@ def test_mask_leaves_the_masked_out_region_unchanged(random_dreamer, cat_image, 
 def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat: Path, tmp_path: Path) -> None:
     import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "model", lambda self, *args, **kwargs: random_model)
     bad = tmp_path / "mask.png"
     bad.write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     out = tmp_path / "o.png"
@@ -246,21 +248,21 @@ def test_unreadable_mask_is_a_one_line_cli_error(monkeypatch, random_model, cat:
 def test_cli_controls_land_in_the_metadata(monkeypatch, random_model, cat: Path, tmp_path: Path) -> None:
     import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "model", lambda self, *args, **kwargs: random_model)
     mask = _half_mask(tmp_path / "m.png", (96, 64))
     out = tmp_path / "o.png"
     args = ["--smooth", "laplacian", "--keep-colors", "--strength", "0.7", "--mask", str(mask)]
     result = CliRunner().invoke(cli, ["render", str(cat), "-o", str(out), "--steps", "1", "--octaves", "1", *args])
     assert result.exit_code == 0, result.output
-    meta = read_metadata(out)
+    meta = read_metadata(out)["spec"]
     assert (meta["smooth"], meta["keep_colors"], meta["strength"], meta["mask"]) == ("laplacian", True, 0.7, str(mask))
 
 
 def test_config_rejects_bad_controls() -> None:
-    with pytest.raises(DreamerError, match="--strength"):
-        DreamConfig(strength=1.5)
-    with pytest.raises(DreamerError, match="--smooth"):
-        DreamConfig(smooth="blur")
+    with pytest.raises(DreamerError, match="strength must be at most 1"):
+        DreamSpec(strength=1.5)
+    with pytest.raises(DreamerError, match="smooth must be one of none, gaussian, laplacian"):
+        DreamSpec(smooth="blur")
 
 
 # --- tiling ---------------------------------------------------------------------------------------
@@ -275,14 +277,16 @@ def test_tiled_gradient_agrees_with_the_whole_image_gradient(real_model, cat_ima
     assert float(F.cosine_similarity(whole.flatten(), tiled.flatten(), dim=0)) > 0.9
 
 
-def test_tiled_and_untiled_renders_agree(real_dreamer, cat_image) -> None:
+def test_tiled_and_untiled_renders_agree(real_engine, cat_image) -> None:
     """Renders differ with the random roll, so compare tiling against a change of seed, on the coarse picture."""
     image = cat_image.resize((384, 256))
     src = to_tensor(image)
-    settings = {"octaves": 2, "steps": 4, "progress": False}
-    untiled = to_tensor(real_dreamer.dream(image, seed=1, **settings)) - src
-    other_seed = to_tensor(real_dreamer.dream(image, seed=2, **settings)) - src
-    tiled = to_tensor(real_dreamer.dream(image, seed=1, tile=192, **settings)) - src
+    settings = {"octaves": 2, "steps": 4}
+    untiled = to_tensor(real_engine.dream(image, seed=1, **settings)) - src
+    other_seed = to_tensor(real_engine.dream(image, seed=2, **settings)) - src
+    tiled_engine = Engine(device="cpu", precision="fp32", tile=192)
+    tiled_engine.use(real_engine.model("lite0"))
+    tiled = to_tensor(tiled_engine.dream(image, seed=1, **settings)) - src
 
     def coarse_corr(a: torch.Tensor, b: torch.Tensor) -> float:
         a, b = F.avg_pool2d(a, 16).flatten(), F.avg_pool2d(b, 16).flatten()
@@ -292,11 +296,13 @@ def test_tiled_and_untiled_renders_agree(real_dreamer, cat_image) -> None:
     assert abs(float(tiled.abs().mean()) / float(untiled.abs().mean()) - 1) < 0.15  # as strong a dream
 
 
-def test_tiled_render_has_no_seams(real_dreamer, cat_image) -> None:
+def test_tiled_render_has_no_seams(real_engine, cat_image) -> None:
     """The output's gradient magnitude along tile borders is not higher than elsewhere."""
     image = cat_image.resize((384, 256))
     tile = 64
-    out = to_tensor(real_dreamer.dream(image, seed=1, octaves=1, steps=10, tile=tile, progress=False))
+    tiled_engine = Engine(device="cpu", precision="fp32", tile=tile)
+    tiled_engine.use(real_engine.model("lite0"))
+    out = to_tensor(tiled_engine.dream(image, seed=1, octaves=1, steps=10))
     gx = (out[..., :, 1:] - out[..., :, :-1]).abs().mean(dim=(0, 1, 2))  # per column step x-1 -> x
     gy = (out[..., 1:, :] - out[..., :-1, :]).abs().mean(dim=(0, 1, 3))
     boxes = tile_boxes(256, 384, tile)
@@ -331,11 +337,11 @@ def test_tiled_step_rolls_the_whole_image(random_model) -> None:
     assert len(shifts) > 4 and max(max(s) for s in shifts) > 32
 
 
-def test_dream_takes_a_composed_objective_and_records_its_name(random_dreamer, cat_image) -> None:
+def test_dream_takes_a_composed_objective_and_records_its_name(random_engine, cat_image) -> None:
     objective = layer("blocks.4") - 0.5 * layer("blocks.2") + neuron("blocks.3", 2)
-    out = random_dreamer.dream(cat_image, objective=objective, **FAST)
+    out = random_engine.dream(cat_image, objective=objective, **FAST)
     assert out.info["dreamer"]["objective"] == objective.name
-    assert out.tobytes() != random_dreamer.dream(cat_image, **FAST).tobytes()
+    assert out.tobytes() != random_engine.dream(cat_image, **FAST).tobytes()
 
 
 def test_small_octaves_run_untiled_and_large_ones_tiled() -> None:

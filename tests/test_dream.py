@@ -10,10 +10,11 @@ import torch
 from dreamer.core.ascent import ascent_step, image_gradient, tile_boxes
 from dreamer.core.objectives import layer, parse_channels, parse_spec, parse_specs
 from dreamer.core.octaves import MIN_SIDE, octave_sizes
-from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.core.tensors import to_tensor
+from dreamer.engine.events import CancelToken, Step, Warned
+from dreamer.errors import Cancelled, DreamerError
 from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import to_tensor
-from dreamer.spec.config import DreamConfig
+from dreamer.spec.specs import DreamSpec
 
 
 def test_forward_stops_at_the_deepest_requested_layer(random_model) -> None:
@@ -33,20 +34,21 @@ def test_forward_stops_at_the_deepest_requested_layer(random_model) -> None:
         assert calls[later] == 0, later
 
 
-def test_hooks_are_removed_after_a_render_that_raised(random_dreamer, cat_image) -> None:
-    net = random_dreamer.model("lite0").net
+def test_hooks_are_removed_after_a_render_that_raised(random_engine, cat_image) -> None:
+    net = random_engine.model("lite0").net
 
-    def boom(octave: int, step: int, image) -> None:
-        raise RuntimeError("stop here")
+    def boom(event) -> None:
+        if isinstance(event, Step):
+            raise RuntimeError("stop here")
 
     with pytest.raises(RuntimeError, match="stop here"):
-        random_dreamer.dream(cat_image, steps=2, octaves=1, progress=False, callback=boom)
+        random_engine.dream(cat_image, steps=2, octaves=1, on_event=boom)
     assert all(not m._forward_hooks for m in net.modules())
 
 
-def test_parameters_get_no_gradient(random_dreamer, cat_image) -> None:
-    random_dreamer.dream(cat_image, steps=2, octaves=2, progress=False, seed=0)
-    assert all(p.grad is None and not p.requires_grad for p in random_dreamer.model("lite0").net.parameters())
+def test_parameters_get_no_gradient(random_engine, cat_image) -> None:
+    random_engine.dream(cat_image, steps=2, octaves=2, seed=0)
+    assert all(p.grad is None and not p.requires_grad for p in random_engine.model("lite0").net.parameters())
 
 
 def test_objective_rises_over_the_steps_on_the_bundled_model(real_model, cat_image) -> None:
@@ -64,10 +66,10 @@ def test_objective_rises_over_the_steps_on_the_bundled_model(real_model, cat_ima
     assert 0.0 <= float(image.min()) and float(image.max()) <= 1.0  # clamped in place
 
 
-def test_same_seed_same_image_other_seed_other_image(random_dreamer, cat_image) -> None:
-    a = random_dreamer.dream(cat_image, steps=3, octaves=2, seed=7, progress=False)
-    b = random_dreamer.dream(cat_image, steps=3, octaves=2, seed=7, progress=False)
-    c = random_dreamer.dream(cat_image, steps=3, octaves=2, seed=8, progress=False)
+def test_same_seed_same_image_other_seed_other_image(random_engine, cat_image) -> None:
+    a = random_engine.dream(cat_image, steps=3, octaves=2, seed=7)
+    b = random_engine.dream(cat_image, steps=3, octaves=2, seed=7)
+    c = random_engine.dream(cat_image, steps=3, octaves=2, seed=8)
     assert a.tobytes() == b.tobytes()
     assert a.tobytes() != c.tobytes()
 
@@ -76,28 +78,54 @@ def test_octave_sizes_shrink_by_the_scale_smallest_first() -> None:
     assert octave_sizes(280, 560, 3, 1.4) == [(143, 286), (200, 400), (280, 560)]
 
 
-def test_too_small_for_the_octaves_drops_octaves_with_a_warning() -> None:
-    with pytest.warns(DreamerWarning, match="too small for 6 octaves"):
-        sizes = octave_sizes(64, 64, 6, 1.4)
-    assert min(sizes[0]) >= MIN_SIDE and sizes[-1] == (64, 64)
+def test_too_small_for_the_octaves_drops_octaves_with_a_warning(random_engine, cat_image) -> None:
+    sizes = octave_sizes(64, 64, 6, 1.4)
+    assert len(sizes) < 6 and min(sizes[0]) >= MIN_SIDE and sizes[-1] == (64, 64)
+    events = []
+    random_engine.dream(cat_image.resize((64, 64)), steps=1, octaves=6, on_event=events.append)
+    warned = [e.message for e in events if isinstance(e, Warned)]
+    assert warned == [f"image is too small for 6 octaves at scale 1.4; using {len(sizes)}"]
 
 
 @pytest.mark.parametrize("size", [(1, 1), (3, 500), (5000, 3)])
-def test_tiny_and_thin_images_dream_without_crashing(random_dreamer, size) -> None:
+def test_tiny_and_thin_images_dream_without_crashing(random_engine, size) -> None:
     from PIL import Image
 
-    with pytest.warns(DreamerWarning):
-        out = random_dreamer.dream(Image.new("RGB", size, "gray"), steps=1, octaves=3, progress=False, max_side=256)
-    assert out.size == size
+    events = []
+    out = random_engine.dream(Image.new("RGB", size, "gray"), steps=1, octaves=3, max_side=256, on_event=events.append)
+    assert out.size == size and any(isinstance(e, Warned) and "dreaming at" in e.message for e in events)
 
 
-def test_callback_sees_every_step_and_returns_same_size(random_dreamer, cat_image) -> None:
-    seen = []
-    out = random_dreamer.dream(
-        cat_image, steps=2, octaves=2, progress=False, callback=lambda o, s, im: seen.append((o, s, im.size))
-    )
-    assert [(o, s) for o, s, _ in seen] == [(0, 0), (0, 1), (1, 0), (1, 1)]
-    assert seen[-1][2] == cat_image.size and out.size == cat_image.size
+def test_events_report_every_step_with_previews_and_the_result_keeps_its_size(random_engine, cat_image) -> None:
+    events = []
+    out = random_engine.dream(cat_image, steps=2, octaves=2, seed=1, on_event=events.append, preview_every=1)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["Started", "Octave", "Step", "Step", "Octave", "Step", "Step", "Finished"]
+    steps = [e for e in events if isinstance(e, Step)]
+    assert [(e.octave, e.step, e.done, e.total) for e in steps] == [
+        (0, 0, 1, 4),
+        (0, 1, 2, 4),
+        (1, 0, 3, 4),
+        (1, 1, 4, 4),
+    ]
+    assert events[0].seed == 1 and events[0].total == 4
+    assert all(e.preview is not None for e in steps) and steps[-1].preview.size == cat_image.size
+    assert out.size == cat_image.size
+
+
+def test_a_cancel_token_stops_the_run_within_one_step(random_engine, cat_image) -> None:
+    token = CancelToken()
+    steps = []
+
+    def on_event(event) -> None:
+        if isinstance(event, Step):
+            steps.append(event)
+            if event.done == 3:
+                token.cancel()
+
+    with pytest.raises(Cancelled):
+        random_engine.dream(cat_image, steps=5, octaves=2, on_event=on_event, cancel=token)
+    assert len(steps) == 3
 
 
 def test_tiles_cover_every_pixel_exactly_once() -> None:
@@ -143,13 +171,13 @@ def test_malformed_specs_are_clear_errors(bad: str) -> None:
         parse_specs([bad])
 
 
-def test_channel_out_of_range_names_the_layer(random_dreamer, cat_image) -> None:
+def test_channel_out_of_range_names_the_layer(random_engine, cat_image) -> None:
     with pytest.raises(DreamerError, match=r"blocks.4: channel 500 out of range .*0-111"):
-        random_dreamer.dream(cat_image, layers=("blocks.4[500]",), steps=1, octaves=1, progress=False)
+        random_engine.dream(cat_image, layers=("blocks.4[500]",), steps=1, octaves=1)
 
 
 def test_config_rejects_bad_values_naming_the_option() -> None:
-    with pytest.raises(DreamerError, match="--octave-scale"):
-        DreamConfig(octave_scale=0.9)
-    with pytest.raises(DreamerError, match="--steps"):
-        DreamConfig(steps=-1)
+    with pytest.raises(DreamerError, match="octave_scale must be greater than 1"):
+        DreamSpec(octave_scale=0.9)
+    with pytest.raises(DreamerError, match="steps must be at least 0"):
+        DreamSpec(steps=-1)

@@ -13,14 +13,18 @@ from PIL import Image
 
 from dreamer.cli import cli
 from dreamer.core.objectives import channel, class_logit, per_image
+from dreamer.core.tensors import to_tensor
+from dreamer.engine import Engine, Step
 from dreamer.errors import DreamerError
 from dreamer.featvis import param
-from dreamer.featvis.maps import maps, top_channels
-from dreamer.featvis.optimize import Cell, class_index, grid, grid_cells, render_cells, visualize
+from dreamer.featvis.cells import Cell, class_index, grid_cells
+from dreamer.featvis.maps import top_channels
+from dreamer.featvis.optimize import render_cells
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
-from dreamer.outputs.images import read_metadata, tidy_columns, to_tensor
-from dreamer.spec.config import VisConfig
+from dreamer.outputs.metadata import read_metadata
+from dreamer.outputs.sheets import tidy_columns
+from dreamer.spec.specs import VisSpec
 
 FAST = {"size": 48, "steps": 3, "seed": 0}
 CLASSES = ["goldfish", "flamingo", "tarantula", "jellyfish", "daisy", "lemon", "pizza", "volcano", "school bus"]
@@ -83,42 +87,40 @@ def test_per_image_gives_objective_i_to_image_i(random_model) -> None:
     assert torch.allclose(scores, expected)
 
 
-def test_same_seed_same_image_other_seed_other_image(random_model) -> None:
-    a = visualize(channel("blocks.3", 1), model=random_model, progress=False, **FAST)
-    b = visualize(channel("blocks.3", 1), model=random_model, progress=False, **FAST)
-    c = visualize(channel("blocks.3", 1), model=random_model, progress=False, **{**FAST, "seed": 1})
+def test_same_seed_same_image_other_seed_other_image(random_engine) -> None:
+    (a,) = random_engine.visualize([channel("blocks.3", 1)], VisSpec(**FAST))
+    (b,) = random_engine.visualize([channel("blocks.3", 1)], VisSpec(**FAST))
+    (c,) = random_engine.visualize([channel("blocks.3", 1)], VisSpec(**{**FAST, "seed": 1}))
     assert a.size == (48, 48)
     assert a.tobytes() == b.tobytes()
     assert a.tobytes() != c.tobytes()
-    assert a.info["dreamer"]["seed"] == 0 and a.info["dreamer"]["objective"] == "blocks.3:1"
+    assert a.info["dreamer"]["spec"]["seed"] == 0 and a.info["dreamer"]["cells"] == ["blocks.3:1"]
 
 
-def test_batched_and_one_at_a_time_give_the_same_sheet_layout(random_model) -> None:
-    steps: list[int] = []
-    together = grid("blocks.3", [0, 1, 2, 3, 4, 5], model=random_model, progress=False, **FAST)
-    apart = grid(
-        "blocks.3",
-        [0, 1, 2, 3, 4, 5],
-        model=random_model,
-        progress=False,
-        batch=1,
-        callback=lambda step, sheet: steps.append(step),
-        **FAST,
+def test_batched_and_one_at_a_time_give_the_same_sheet_layout(random_engine, random_model) -> None:
+    steps: list[tuple[int, int]] = []
+    together = random_engine.grid(VisSpec(**FAST), layer="blocks.3", channels=[0, 1, 2, 3, 4, 5])
+    apart = random_engine.grid(
+        VisSpec(**FAST, batch=1),
+        layer="blocks.3",
+        channels=[0, 1, 2, 3, 4, 5],
+        on_event=lambda e: steps.append((e.done, e.total)) if isinstance(e, Step) else None,
+        preview_every=3,
     )
     assert together.size == apart.size
     assert together.info["dreamer"]["cells"] == apart.info["dreamer"]["cells"] == [f"blocks.3:{c}" for c in range(6)]
-    assert steps == [0, 1, 2] * 6  # one optimisation per channel
+    assert steps == [(i, 18) for i in range(1, 19)]  # one 3-step optimisation per channel
     cells = [Cell(channel("blocks.3", c), str(c)) for c in range(4)]
-    images = render_cells(random_model, cells, VisConfig(**FAST, batch=3), progress=False)
+    images = render_cells(random_model, [c.objective for c in cells], VisSpec(**FAST, batch=3), torch.Generator())
     assert [im.size for im in images] == [(48, 48)] * 4
     assert all(p.grad is None for p in random_model.net.parameters())
 
 
-def test_layers_give_one_row_per_layer(random_model) -> None:
+def test_layers_give_one_row_per_layer(random_engine, random_model) -> None:
     cells, columns = grid_cells(random_model, layers=["blocks.1", "blocks.3", "blocks.5"], channels=[0, 2, 4])
     assert columns == 3
     assert [c.label for c in cells[:4]] == ["blocks.1:0", "blocks.1:2", "blocks.1:4", "blocks.3:0"]
-    sheet = grid(layers=["blocks.1", "blocks.3"], channels=[0, 1, 2], model=random_model, progress=False, **FAST)
+    sheet = random_engine.grid(VisSpec(**FAST), layers=["blocks.1", "blocks.3"], channels=[0, 1, 2])
     assert sheet.size == (3 * (48 + 4) + 4, 2 * (48 + 14 + 4) + 4)
 
 
@@ -156,8 +158,8 @@ def test_top_channels_are_the_strongest_on_the_photo(real_model, cat: Path) -> N
 @pytest.mark.slow
 def test_optimising_a_channel_raises_it_above_the_other_channels(real_model) -> None:
     chans = [3, 40, 90]
-    cells = [Cell(channel("blocks.4", c), str(c)) for c in chans]
-    images = render_cells(real_model, cells, VisConfig(size=64, steps=48, seed=0), progress=False)
+    objectives = [channel("blocks.4", c) for c in chans]
+    images = render_cells(real_model, objectives, VisSpec(size=64, steps=48), torch.Generator().manual_seed(0))
     x = torch.cat([to_tensor(im) for im in images])
     with LayerHooks(real_model, ["blocks.4"]) as run, torch.no_grad():
         means = run(x)["blocks.4"].mean((2, 3))  # (3, C)
@@ -184,8 +186,8 @@ def _crop_and_rotate(x: torch.Tensor, generator: torch.Generator) -> torch.Tenso
 @pytest.mark.slow
 def test_class_visualisations_are_in_the_models_own_top5_on_a_transformed_copy(real_model) -> None:
     idx = [class_index(real_model, name) for name in CLASSES]
-    cells = [Cell(class_logit(i), name) for i, name in zip(idx, CLASSES, strict=True)]
-    images = render_cells(real_model, cells, VisConfig(size=128, steps=96, seed=0), progress=False)  # one batch
+    objectives = [class_logit(i) for i in idx]
+    images = render_cells(real_model, objectives, VisSpec(size=128, steps=96), torch.Generator().manual_seed(0))
     x = _crop_and_rotate(torch.cat([to_tensor(im) for im in images]), torch.Generator().manual_seed(1))
     with torch.no_grad():
         top5 = real_model.net(real_model.prepare(x)).topk(5, dim=1).indices
@@ -196,9 +198,7 @@ def test_class_visualisations_are_in_the_models_own_top5_on_a_transformed_copy(r
 @pytest.fixture()
 def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """Feature-visualisation commands use the random-weight model: mechanics only."""
-    import dreamer.featvis.optimize
-
-    monkeypatch.setattr(dreamer.featvis.optimize, "get_model", lambda *_a, **_k: random_model)
+    monkeypatch.setattr(Engine, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 
@@ -209,7 +209,7 @@ def test_cli_grid_writes_a_labelled_png_with_metadata(runner: CliRunner, tmp_pat
     assert result.exit_code == 0, result.output
     meta = read_metadata(out)
     assert meta["cells"] == ["blocks.3:0", "blocks.3:1", "blocks.3:2", "blocks.3:3", "blocks.3:9"]
-    assert meta["seed"] == 4 and meta["size"] == 40 and meta["kind"] == "featvis"
+    assert meta["spec"]["seed"] == 4 and meta["spec"]["size"] == 40 and meta["kind"] == "grid"
     assert Image.open(out).size == (5 * 44 + 4, 40 + 14 + 8)  # 5 columns, 1 row
 
 
@@ -249,6 +249,6 @@ def test_cli_maps_puts_each_heat_map_beside_its_visualisation(runner: CliRunner,
     assert Image.open(out).size == (3 * (pair_w + 4) + 4, 40 + 14 + 8)
 
 
-def test_maps_rejects_a_channel_out_of_range(random_model, cat: Path) -> None:
+def test_maps_rejects_a_channel_out_of_range(random_engine, cat: Path) -> None:
     with pytest.raises(DreamerError, match="channel 500 out of range"):
-        maps(cat, "blocks.3", [1, 500], model=random_model, progress=False, **FAST)
+        random_engine.maps(cat, "blocks.3", VisSpec(**FAST), channels=[1, 500])

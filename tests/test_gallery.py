@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.outputs.images import read_metadata
+from dreamer.outputs.metadata import read_metadata
 from dreamer.runners.gallery import collect_photos, gallery
 from dreamer.samples import sample_path
 
@@ -51,7 +51,7 @@ def check_manifest(out: Path, expected_jobs: int) -> dict:
 
 def test_three_photos_times_two_styles(photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "g"
-    report = gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL, progress=False)
+    report = gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL)
     assert [r.status for r in report.results] == ["done"] * 6
     data = check_manifest(out, 6)
     assert {j["style"] for j in data["jobs"]} == {"classic", "swirls"}
@@ -59,10 +59,10 @@ def test_three_photos_times_two_styles(photos: Path, tmp_path: Path) -> None:
     assert page.count("<img ") == 6 and page.count("<tr>") == 4  # header + 3 photos
     assert Image.open(out / "contact_sheet.png").size[0] > 2 * 256
     # Same command again: nothing to do. --force: everything again.
-    again = gallery([str(photos / "*.png")], ["classic", "swirls"], out, overrides=SMALL, progress=False)
+    again = gallery([str(photos / "*.png")], ["classic", "swirls"], out, overrides=SMALL)
     assert [r.status for r in again.results] == ["skipped"] * 6
     # A changed setting is a different job.
-    changed = gallery([str(photos)], ["classic"], out, overrides={**SMALL, "steps": 1}, progress=False)
+    changed = gallery([str(photos)], ["classic"], out, overrides={**SMALL, "steps": 1})
     assert [r.status for r in changed.results] == ["done"] * 3
 
 
@@ -97,7 +97,7 @@ def test_missing_input_is_reported(photos: Path, tmp_path: Path) -> None:
 def test_hostile_file_name_is_escaped_in_the_page(photos: Path, tmp_path: Path) -> None:
     shutil.copy(photos / "chelsea.png", photos / XSS)
     out = tmp_path / "g"
-    gallery([str(photos / XSS)], ["classic"], out, overrides=SMALL, progress=False)
+    gallery([str(photos / XSS)], ["classic"], out, overrides=SMALL)
     page = (out / "index.html").read_text()
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.png" in page
 
@@ -152,7 +152,7 @@ def test_index_page_shows_every_thumbnail_in_headless_chromium(photos: Path, tmp
     websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
     shutil.copy(photos / "chelsea.png", photos / XSS)
     out = tmp_path / "g"
-    gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL, progress=False)
+    gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL)
     profile = tmp_path / "profile"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
     flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]

@@ -25,7 +25,7 @@ def runner(monkeypatch: pytest.MonkeyPatch, random_model) -> CliRunner:
     """CLI runs on the random-weight model: these tests are about mechanics."""
     import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "model", lambda self, *args, **kwargs: random_model)
     return CliRunner()
 
 

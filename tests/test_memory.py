@@ -12,7 +12,8 @@ import dreamer.core.octaves
 from dreamer.cli import cli
 from dreamer.core.memory import MIN_TILE, bytes_per_pixel, plan_tile
 from dreamer.core.objectives import layer
-from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.engine.events import Warned
+from dreamer.errors import DreamerError
 from dreamer.nets.hooks import LayerHooks
 
 
@@ -40,7 +41,7 @@ def test_render_in_little_memory_tiles_or_refuses_with_a_size_that_fits(
 ) -> None:
     import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "model", lambda self, *args, **kwargs: random_model)
     seen = []
     real = dreamer.core.octaves.ascent_step
     monkeypatch.setattr(dreamer.core.octaves, "ascent_step", lambda *a, **k: seen.append(k["tile"]) or real(*a, **k))
@@ -62,7 +63,7 @@ def test_render_in_little_memory_tiles_or_refuses_with_a_size_that_fits(
 
 
 def test_cuda_out_of_memory_retries_once_with_smaller_tiles(
-    monkeypatch: pytest.MonkeyPatch, random_dreamer, cat_image
+    monkeypatch: pytest.MonkeyPatch, random_engine, cat_image
 ) -> None:
     calls = []
     real = dreamer.core.octaves.ascent_step
@@ -74,13 +75,16 @@ def test_cuda_out_of_memory_retries_once_with_smaller_tiles(
         return real(*args, **kwargs)
 
     monkeypatch.setattr(dreamer.core.octaves, "ascent_step", flaky)
-    with pytest.warns(DreamerWarning, match="retrying with 128 px tiles"):
-        random_dreamer.dream(cat_image, octaves=1, steps=2, progress=False)
+    events = []
+    random_engine.dream(cat_image, octaves=1, steps=2, on_event=events.append)
     assert calls[:2] == [0, 128]
+    assert [e.message for e in events if isinstance(e, Warned)] == [
+        "out of GPU memory at 96x64; retrying with 128 px tiles"
+    ]
 
     def always(*args, **kwargs):
         raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
 
     monkeypatch.setattr(dreamer.core.octaves, "ascent_step", always)
-    with pytest.warns(DreamerWarning), pytest.raises(DreamerError, match="out of GPU memory"):
-        random_dreamer.dream(cat_image, octaves=1, steps=2, progress=False)
+    with pytest.raises(DreamerError, match="out of GPU memory"):
+        random_engine.dream(cat_image, octaves=1, steps=2)

@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
+from dreamer.core.tensors import to_tensor
 from dreamer.errors import DreamerError
 from dreamer.nets.lite0 import EfficientNetLite0, convert_lukemelas_keys
 from dreamer.nets.registry import _lite0_weights_path, get_model, read_state_dict
-from dreamer.outputs.images import load_image, to_tensor
+from dreamer.outputs.images import load_image
 from dreamer.samples import sample_path
 
 

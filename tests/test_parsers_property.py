@@ -6,10 +6,10 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dreamer.animate.zoom import parse_pan
 from dreamer.core.objectives import parse_channels, parse_spec, parse_specs
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import fit_max_side
+from dreamer.spec.specs import parse_pan
 
 ANY_TEXT = st.text(alphabet=st.characters(max_codepoint=0x2FF), max_size=40)
 SPEC_LIKE = st.from_regex(r"-?[a-z_.0-9]{0,12}(\[[0-9, \-]{0,12}\])?(:[-+0-9.e]{0,6})?", fullmatch=True)
@@ -59,7 +59,7 @@ def test_parse_pan_raises_only_dreamer_error(text: str) -> None:
     try:
         dx, dy = parse_pan(text)
     except DreamerError as exc:
-        assert "\n" not in str(exc) and "--pan" in str(exc)
+        assert "\n" not in str(exc) and exc.field == "pan"
     else:
         assert all(abs(v) < float("inf") for v in (dx, dy))
 
@@ -68,4 +68,6 @@ def test_parse_pan_raises_only_dreamer_error(text: str) -> None:
 def test_fit_max_side_keeps_the_longer_side_within_the_limit(w: int, h: int, max_side: int) -> None:
     fw, fh = fit_max_side((w, h), max_side)
     assert 1 <= fw <= w and 1 <= fh <= h
-    assert max(fw, fh) <= max(max_side, 1) or (fw, fh) == (w, h)
+    assert max(fw, fh) == min(max(w, h), max_side)  # scaled down exactly to the limit, never up
+    if w != h and min(fw, fh) > 1:
+        assert (fw > fh) == (w > h)  # the longer side stays the longer one

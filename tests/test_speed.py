@@ -14,19 +14,15 @@ from torch import nn
 from dreamer.cli import cli
 from dreamer.core.ascent import image_gradient
 from dreamer.core.objectives import layer
+from dreamer.engine import Engine
 from dreamer.errors import DreamerError
 from dreamer.nets import lite0
+from dreamer.nets.fold import conv_bn_pairs, fold_batchnorm
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import Conv2dSame, EfficientNetLite0
-from dreamer.nets.precision import (
-    check_precision,
-    conv_bn_pairs,
-    cpu_has_native_bf16,
-    fold_batchnorm,
-    resolve_precision,
-    strided_depthwise_in_fp32,
-)
-from dreamer.nets.registry import DreamModel, get_spec
+from dreamer.nets.precision import check_precision, cpu_has_native_bf16, resolve_precision, strided_depthwise_in_fp32
+from dreamer.nets.registry import get_spec
+from dreamer.nets.wrapper import DreamModel
 from dreamer.runners.heap import keep_freed_memory
 
 
@@ -129,10 +125,12 @@ def test_loss_scale_cancels_out(random_model: DreamModel) -> None:
     assert torch.allclose(got, want, rtol=1e-2, atol=1e-3 * float(want.abs().max()))
 
 
-def test_bf16_render_runs_and_keeps_parameters_frozen(random_dreamer, cat_image) -> None:
-    out = random_dreamer.dream(cat_image, steps=2, octaves=2, progress=False, seed=0, precision="bf16")
-    assert out.size == cat_image.size and out.info["dreamer"]["precision"] == "bf16"
-    model = random_dreamer.model("lite0", precision="bf16")
+def test_bf16_render_runs_and_keeps_parameters_frozen(random_model, cat_image) -> None:
+    engine = Engine(device="cpu", precision="bf16")
+    engine.use(random_model)
+    out = engine.dream(cat_image, steps=2, octaves=2, seed=0)
+    assert out.size == cat_image.size and out.info["dreamer"]["env"]["precision"] == "bf16"
+    model = engine.model("lite0")
     assert model.dtype == torch.bfloat16
     assert all(p.grad is None and not p.requires_grad for p in model.net.parameters())
 
@@ -143,7 +141,7 @@ def test_fp16_off_cuda_is_a_clear_error(cat: Path, tmp_path: Path) -> None:
     out = tmp_path / "out.png"
     result = CliRunner().invoke(cli, ["render", str(cat), "-o", str(out), "--precision", "fp16", "--device", "cpu"])
     assert result.exit_code == 1
-    assert "Error: --precision fp16 needs a CUDA device" in result.output
+    assert "Error: --precision fp16 needs a CUDA device" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1 and not out.exists()
 
 

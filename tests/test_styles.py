@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
 from dreamer.nets.registry import get_spec
-from dreamer.outputs.images import read_metadata
-from dreamer.spec.config import DreamConfig
+from dreamer.outputs.metadata import read_metadata
+from dreamer.spec.specs import DreamSpec
 from dreamer.spec.styles import load_style, style_names
 
 ROOT = Path(__file__).parents[1]
@@ -29,21 +29,21 @@ def test_at_least_eight_lite0_styles_and_torchvision_presets() -> None:
 
 @pytest.mark.parametrize("name", style_names())
 def test_every_shipped_style_renders_a_small_image(name: str, monkeypatch: pytest.MonkeyPatch, real_model) -> None:
-    from dreamer.engine.engine import Dreamer
-    from dreamer.nets.registry import DreamModel
+    from dreamer.engine import Engine
+    from dreamer.nets.wrapper import DreamModel
 
     style = load_style(name)
-    config = style.apply(DreamConfig(max_side=64, seed=0))
-    dreamer = Dreamer("cpu")
+    config = style.apply(DreamSpec(max_side=64, seed=0))
+    engine = Engine(device="cpu", precision="fp32")
     if config.model == "lite0":
-        dreamer.use(real_model)
+        engine.use(real_model)
     else:  # torchvision weights cannot be downloaded here: random weights, mechanics only
         spec = get_spec(config.model)
-        dreamer.use(DreamModel(spec.architecture(), spec, real_model.device))
+        engine.use(DreamModel(spec.architecture(), spec, real_model.device))
     config = config.replace(steps=min(config.steps, 2))
-    out = dreamer.dream(dreamer_input(), config, progress=False, metadata={"style": name})
+    out = engine.dream(dreamer_input(), config, provenance={"style": name})
     assert out.size == (64, 48)
-    assert out.info["dreamer"]["style"] == name and out.info["dreamer"]["layers"] == list(config.layers)
+    assert out.info["dreamer"]["style"] == name and out.info["dreamer"]["spec"]["layers"] == list(config.layers)
 
 
 def dreamer_input():
@@ -60,16 +60,17 @@ def test_precedence_defaults_then_style_then_explicit_options(
 ) -> None:
     import dreamer.engine.engine
 
-    monkeypatch.setattr(dreamer.engine.engine.Dreamer, "model", lambda self, *args, **kwargs: random_model)
+    monkeypatch.setattr(dreamer.engine.engine.Engine, "model", lambda self, *args, **kwargs: random_model)
     out = tmp_path / "o.png"
     args = ["render", str(cat), "-o", str(out), "-s", "fur", "--steps", "1", "--octaves", "2", "--seed", "1", "-q"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     meta = read_metadata(out)
     assert meta["style"] == "fur"
+    meta = meta["spec"]
     assert meta["octave_scale"] == 1.5 and meta["layers"] == ["blocks.4", "blocks.5:0.5"]  # from the style
     assert meta["steps"] == 1 and meta["octaves"] == 2  # explicit options win
-    assert meta["jitter"] == DreamConfig().jitter  # untouched defaults stay
+    assert meta["jitter"] == DreamSpec().jitter  # untouched defaults stay
 
 
 def test_user_style_file(tmp_path: Path) -> None:
@@ -82,9 +83,9 @@ def test_user_style_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("body", "message"),
     [
-        ('description = "x"\nstepz = 3', "unknown key 'stepz'; did you mean 'steps'"),
+        ('description = "x"\nstepz = 3', "key 'stepz': unknown setting; did you mean 'steps'"),
         ('description = "x"\nsteps = "many"', "key 'steps' must be a whole number"),
-        ('description = "x"\noctave_scale = 0.5', "key 'octave_scale': --octave-scale must be greater than 1"),
+        ('description = "x"\noctave_scale = 0.5', "key 'octave_scale' must be greater than 1"),
         (
             'description = "x"\nlayers = ["blocks.44"]',
             "key 'layers': model lite0 has no layer 'blocks.44'; did you mean",
@@ -93,7 +94,7 @@ def test_user_style_file(tmp_path: Path) -> None:
         ('description = "x"\nlayers = ["blocks.4["]', "--layer: cannot read"),
         ("steps = 3", "key 'description' is required"),
         ('description = "x"\nsteps = [', "not valid TOML"),
-        ('description = "x"\nseed = 3', "unknown key 'seed'"),
+        ('description = "x"\nseed = 3', "key 'seed' is chosen per run"),
     ],
 )
 def test_validation_errors_name_the_file_and_key(tmp_path: Path, body: str, message: str) -> None:

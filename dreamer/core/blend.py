@@ -6,19 +6,12 @@ out are the input's own pixels, at full resolution.
 
 from __future__ import annotations
 
-import os
-
 import torch
-from PIL import Image, ImageFilter
-
-from dreamer.errors import DreamerError
-from dreamer.outputs.images import load_image, to_tensor
 
 # BT.601 full-range RGB -> YCbCr (the JPEG convention), rows Y, Cb, Cr; chroma is centred on 0.5.
 _TO_YCBCR = torch.tensor(
     [[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=torch.float32
 )
-MASK_FEATHER = 0.02  # soft mask edges: Gaussian radius as a fraction of the longer side
 
 
 def rgb_to_ycbcr(rgb: torch.Tensor) -> torch.Tensor:
@@ -38,23 +31,6 @@ def with_original_colors(dream: torch.Tensor, original: torch.Tensor) -> torch.T
     ycc = rgb_to_ycbcr(original)
     ycc[:, :1] = rgb_to_ycbcr(dream)[:, :1]
     return ycbcr_to_rgb(ycc).clamp_(0.0, 1.0)
-
-
-def load_mask(path: str | os.PathLike[str], size: tuple[int, int]) -> torch.Tensor:
-    """A grayscale mask file -> (1, 1, H, W) weights in [0, 1] at ``size`` (h, w), edges feathered."""
-    try:
-        loaded = load_image(path)
-    except DreamerError as exc:
-        raise DreamerError(f"--mask {exc}") from None
-    im = loaded.rgb.convert("L")
-    if loaded.alpha is not None:  # transparent counts as dark
-        im = Image.composite(im, Image.new("L", im.size, 0), loaded.alpha)
-    h, w = size
-    im = im.resize((w, h), Image.Resampling.BILINEAR)
-    radius = MASK_FEATHER * max(h, w)
-    if radius >= 0.5:
-        im = im.filter(ImageFilter.GaussianBlur(radius))
-    return to_tensor(im)[:, :1]
 
 
 def finish(

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 import torch
 
 from dreamer.errors import DreamerError
-from dreamer.nets.registry import LOGITS
+from dreamer.nets.wrapper import LOGITS
 
 Acts = dict[str, torch.Tensor]
 

@@ -1,1 +1,6 @@
-"""engine."""
+"""The engine: one owner of models and runs; every surface builds a spec and calls it."""
+
+from dreamer.engine.engine import Engine, Plan
+from dreamer.engine.events import CancelToken, Event, Finished, Octave, Started, Step, Warned
+
+__all__ = ["CancelToken", "Engine", "Event", "Finished", "Octave", "Plan", "Started", "Step", "Warned"]

@@ -5,7 +5,6 @@ Also picks the channels a photo excites most (``top_channels``), which ``grid --
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,11 +13,11 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from dreamer.core.tensors import to_tensor
 from dreamer.errors import DreamerError
 from dreamer.nets.hooks import LayerHooks
-from dreamer.nets.registry import DreamModel
-from dreamer.outputs.images import as_loaded, fit_max_side, labelled_grid, to_tensor
-from dreamer.spec.config import VisConfig
+from dreamer.nets.wrapper import DreamModel
+from dreamer.outputs.images import as_loaded, fit_max_side
 
 PHOTO_SIDE = 320  # the photo is looked at this size: enough for mid-level features, quick on a CPU
 
@@ -75,47 +74,26 @@ def heat_map(photo: Image.Image, act: torch.Tensor, size: tuple[int, int]) -> Im
     return Image.fromarray(mixed.clip(0, 255).astype(np.uint8), "RGB")
 
 
-def maps(
-    photo: Any,
-    layer: str,
-    channels: Sequence[int] | None = None,
-    config: VisConfig | None = None,
-    *,
-    top: int | None = None,
-    model: Any = None,
-    columns: int | None = None,
-    progress: bool = True,
-    **options: Any,
-) -> Image.Image:
-    """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
-    from dreamer.core.objectives import channel
-    from dreamer.featvis.optimize import Cell, _config, _metadata, render_cells, resolve_model
-
-    config = _config(config, options)
-    started = time.perf_counter()
-    dm = resolve_model(model, config)
-    if channels and top is not None:
-        raise DreamerError("give --channels or --top, not both")
-    loaded = as_loaded(photo)
-    act, rgb = photo_activations(dm, loaded, layer)
-    picked = list(channels) if channels else _strongest(act, layer, top or 8)
-    bad = [c for c in picked if c >= act.shape[0]]
-    if bad:
-        raise DreamerError(f"--channels: channel {bad[0]} out of range (layer {layer} has {act.shape[0]})")
-    cells = [Cell(channel(layer, c), f"{layer}:{c}") for c in picked]
-    visuals = render_cells(dm, cells, config, progress=progress)
-    s = config.size
-    map_size = (round(s * rgb.width / rgb.height), s)
+def map_pairs(
+    rgb: Image.Image, act: torch.Tensor, picked: Sequence[int], visuals: Sequence[Image.Image], size: int
+) -> list[Image.Image]:
+    """Each picked channel's heat map over the photo beside its visualisation, as one image per channel."""
+    map_size = (round(size * rgb.width / rgb.height), size)
     pairs = []
     for c, vis in zip(picked, visuals, strict=True):
-        pair = Image.new("RGB", (map_size[0] + 2 + s, s), "white")
+        pair = Image.new("RGB", (map_size[0] + 2 + size, size), "white")
         pair.paste(heat_map(rgb, act[c], map_size), (0, 0))
         pair.paste(vis, (map_size[0] + 2, 0))
         pairs.append(pair)
-    means = act.mean((1, 2))
-    labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
-    out = labelled_grid(pairs, labels, columns or (2 if len(pairs) > 3 else len(pairs)))
-    out.info["dreamer"] = _metadata(
-        dm, config, started, photo=loaded.path.name if loaded.path else None, layer=layer, channels=picked
-    )
-    return out
+    return pairs
+
+
+def pick_channels(act: torch.Tensor, layer: str, channels: Sequence[int] | None, top: int | None) -> list[int]:
+    """The channels to show: the given ones (checked), else the ``top`` (default 8) strongest."""
+    if channels and top is not None:
+        raise DreamerError("give --channels or --top, not both")
+    picked = list(channels) if channels else _strongest(act, layer, top or 8)
+    bad = [c for c in picked if not 0 <= c < act.shape[0]]
+    if bad:
+        raise DreamerError(f"--channels: channel {bad[0]} out of range (layer {layer} has {act.shape[0]})")
+    return picked

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from dreamer.nets.registry import LOGITS, DreamModel
+from dreamer.nets.wrapper import LOGITS, DreamModel
 
 
 class _StopForward(Exception):

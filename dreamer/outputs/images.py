@@ -7,7 +7,6 @@ names the file and what is wrong.
 from __future__ import annotations
 
 import json
-import math
 import os
 import secrets
 import warnings
@@ -17,9 +16,9 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from PIL import Image, ImageDraw, ImageFont, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
+from dreamer.core.tensors import to_pil
 from dreamer.errors import DreamerError, DreamerWarning
 
 DEFAULT_MAX_PIXELS = 100_000_000  # refuse larger images before decoding them
@@ -50,6 +49,24 @@ def _bomb_error(path: Path, size: str) -> DreamerError:
         f"{path}: image is too large to decode safely ({size}); "
         f"if you trust it, raise the limit with DREAMER_MAX_PIXELS (now {max_pixels()})"
     )
+
+
+def _declared_size(path: Path) -> str:
+    """The size an image's header declares, read by its format's plugin without Pillow's size check."""
+    Image.init()
+    with open(path, "rb") as fp:
+        prefix = fp.read(16)
+        for fmt in Image.ID:
+            factory, accept = Image.OPEN[fmt]
+            if accept is not None and not accept(prefix):
+                continue
+            fp.seek(0)
+            try:
+                w, h = factory(fp, str(path)).size
+            except Exception:  # noqa: BLE001, S112 - not this format: try the next one
+                continue
+            return f"{w}x{h} pixels"
+    return "over Pillow's decoding limit"
 
 
 def _to_rgb(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
@@ -84,9 +101,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     if p.stat().st_size == 0:
         raise DreamerError(f"{p}: file is empty")
     limit = max_pixels()
-    pillow_limit = Image.MAX_IMAGE_PIXELS
     try:
-        Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, from the header, with our own limit
         with Image.open(p) as im:
             w, h = im.size
             if w * h > limit:
@@ -100,12 +115,12 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             rgb, alpha = _to_rgb(upright)
     except DreamerError:
         raise
+    except Image.DecompressionBombError:  # past Pillow's own limit (the CLI raises it to ours at start-up)
+        raise _bomb_error(p, _declared_size(p)) from None
     except UnidentifiedImageError:
         raise DreamerError(f"{p}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as exc:  # truncated or corrupt data
         raise DreamerError(f"{p}: image data is corrupt or truncated ({exc})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = pillow_limit
     if min(rgb.size) < 1:
         raise DreamerError(f"{p}: image has no pixels")
     return LoadedImage(rgb=rgb, alpha=alpha, path=p)
@@ -123,28 +138,6 @@ def as_loaded(image: str | os.PathLike[str] | Image.Image | torch.Tensor | Loade
     if isinstance(image, (str, os.PathLike)):
         return load_image(image)
     raise DreamerError(f"cannot use a {type(image).__name__} as an image (give a path, PIL image or tensor)")
-
-
-def to_tensor(im: Image.Image) -> torch.Tensor:
-    """RGB PIL image -> float tensor (1, 3, H, W) in [0, 1]."""
-    arr = np.array(im.convert("RGB"), dtype=np.float32) / 255.0
-    return torch.from_numpy(arr).permute(2, 0, 1).unsqueeze(0).contiguous()
-
-
-def to_pil(t: torch.Tensor) -> Image.Image:
-    """Float tensor (3, H, W) or (1, 3, H, W) in [0, 1] -> RGB PIL image."""
-    t = t.detach().float().cpu()
-    if t.dim() == 4:
-        t = t[0]
-    arr = (t.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
-    return Image.fromarray(arr, "RGB")
-
-
-def resize(t: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """Resize a (B, C, H, W) tensor to (h, w): bicubic with antialiasing when shrinking."""
-    if tuple(t.shape[-2:]) == tuple(size):
-        return t
-    return F.interpolate(t, size=size, mode="bicubic", align_corners=False, antialias=True)
 
 
 def fit_max_side(size: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -221,50 +214,3 @@ def save_image(
     except OSError as exc:
         raise DreamerError(f"{p}: cannot write ({exc.strerror or exc})") from None
     return p
-
-
-def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """The render parameters stored in a dreamer PNG."""
-    p = Path(path)
-    try:
-        with Image.open(p) as im:
-            text = im.text.get(METADATA_KEY) if hasattr(im, "text") else None
-    except (OSError, UnidentifiedImageError):
-        raise DreamerError(f"{p}: not an image file Pillow can read") from None
-    if text is None:
-        raise DreamerError(f"{p}: has no dreamer metadata (only PNGs written by dreamer carry it)")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        raise DreamerError(f"{p}: dreamer metadata is not valid JSON") from None
-
-
-def tidy_columns(n: int) -> int:
-    """Columns for ``n`` cells: fewest empty cells, then the squarest sheet (never taller than wide)."""
-    if n <= 1:
-        return 1
-    base = math.ceil(math.sqrt(n))
-    candidates = range(base, min(n, 2 * base) + 1)
-    return min(candidates, key=lambda c: (c * math.ceil(n / c) - n, c - math.ceil(n / c)))
-
-
-def labelled_grid(
-    cells: list[Image.Image], labels: list[str], columns: int | None = None, gap: int = 4, label_height: int = 14
-) -> Image.Image:
-    """Lay equal-sized images out in a sheet with a caption under each (Pillow's default font)."""
-    if not cells:
-        raise DreamerError("nothing to put in the grid")
-    columns = columns or tidy_columns(len(cells))
-    rows = math.ceil(len(cells) / columns)
-    w, h = cells[0].size
-    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_height + gap) + gap), "white")
-    draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default()
-    for i, (cell, label) in enumerate(zip(cells, labels, strict=True)):
-        x = gap + (i % columns) * (w + gap)
-        y = gap + (i // columns) * (h + label_height + gap)
-        sheet.paste(cell.convert("RGB").resize((w, h)), (x, y))
-        while label and draw.textlength(label, font=font) > w:  # cut long captions to the cell
-            label = label[:-2] + "…" if len(label) > 2 else ""
-        draw.text((x + 1, y + h + 1), label, fill="black", font=font)
-    return sheet

@@ -1,27 +1,26 @@
 """Named presets: TOML files that set render knobs, validated before any render starts.
 
 A style is ``styles/NAME.toml`` (shipped inside the package) or a user's own file. It holds a
-one-line ``description`` and any ``DreamConfig`` knobs. Precedence: defaults < style < explicit
-options. TOML is data only (read with ``tomllib``): nothing in a style file can run code.
+one-line ``description`` and any ``DreamSpec`` look or file knob except the seed and weights.
+TOML is data only (read with ``tomllib``): nothing in a style file can run code. Values get the
+same checks as every other source (``dreamer.spec.resolve``).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import difflib
 import tomllib
-import types
-import typing
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from dreamer.errors import DreamerError
-from dreamer.spec.config import DreamConfig
+from dreamer.spec.resolve import Source, checked, from_file
+from dreamer.spec.schema import Kind, knobs
+from dreamer.spec.specs import DreamSpec
 
-NOT_STYLE_KEYS = {"seed", "device", "weights"}  # per-run choices, not part of a look
-PATH_KEYS = {"guide", "mask"}  # resolved against the style file's folder
+NOT_STYLE_KEYS = {"seed", "weights"}  # per-run choices, not part of a look
 
 
 @dataclass(frozen=True)
@@ -33,9 +32,13 @@ class Style:
     settings: dict[str, Any]
     path: Path
 
-    def apply(self, base: DreamConfig | None = None) -> DreamConfig:
+    def source(self) -> Source:
+        """The style as a resolution source (its values are already checked)."""
+        return from_file(self.settings, str(self.path), kinds=(Kind.LOOK, Kind.FILE))
+
+    def apply(self, base: DreamSpec | None = None) -> DreamSpec:
         """``base`` (the defaults) with this style's settings on top."""
-        return (base or DreamConfig()).replace(**self.settings)
+        return (base or DreamSpec()).replace(**self.settings)
 
 
 def styles_dir() -> Path:
@@ -51,42 +54,7 @@ def style_names() -> list[str]:
     return sorted(p.stem for p in styles_dir().glob("*.toml"))
 
 
-def _field_types() -> dict[str, Any]:
-    hints = typing.get_type_hints(DreamConfig)
-    return {f.name: hints[f.name] for f in dataclasses.fields(DreamConfig) if f.name not in NOT_STYLE_KEYS}
-
-
-def _type_name(tp: Any) -> str:
-    if typing.get_origin(tp) is tuple:
-        return "a list of strings"
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    base = args[0] if isinstance(tp, types.UnionType) and args else tp
-    return {int: "a whole number", float: "a number", bool: "true or false", str: "a string"}.get(base, str(tp))
-
-
-def _coerce(where: str, key: str, value: Any, tp: Any) -> Any:
-    """Check a TOML value against the knob's type; ints are accepted where floats are."""
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    base = args[0] if isinstance(tp, types.UnionType) and args else tp
-    ok = False
-    if typing.get_origin(tp) is tuple:
-        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
-        value = tuple(value) if ok else value
-    elif base is bool:
-        ok = isinstance(value, bool)
-    elif base is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif base is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        value = float(value) if ok else value
-    elif base is str:
-        ok = isinstance(value, str)
-    if not ok:
-        raise DreamerError(f"{where}: key {key!r} must be {_type_name(tp)} (got {value!r})")
-    return value
-
-
-def _check_layers(where: str, config: DreamConfig) -> None:
+def _check_layers(where: str, config: DreamSpec) -> None:
     """Every layer a style names must exist in its model (checked on the bare architecture)."""
     from dreamer.core.objectives import parse_specs
     from dreamer.nets.registry import get_spec
@@ -122,22 +90,13 @@ def load_style(name_or_path: str | Path, check_layers: bool = True) -> Style:
     description = data.pop("description", None)
     if not isinstance(description, str) or not description.strip():
         raise DreamerError(f"{where}: key 'description' is required (a one-line string)")
-    fields = _field_types()
-    settings: dict[str, Any] = {}
-    for key, value in data.items():
-        if key not in fields:
-            close = difflib.get_close_matches(key, list(fields), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise DreamerError(f"{where}: unknown key {key!r}; {hint}allowed: description, {', '.join(fields)}")
-        value = _coerce(where, key, value, fields[key])
-        if key in PATH_KEYS and value:
-            value = str((path.parent / value).resolve())
-        try:
-            DreamConfig().replace(**{key: value})
-        except DreamerError as exc:  # the range check names the CLI option; name the file and key too
-            raise DreamerError(f"{where}: key {key!r}: {exc}") from None
-        settings[key] = value
-    config = DreamConfig().replace(**settings)
+    for key in data.keys() & NOT_STYLE_KEYS:
+        raise DreamerError(f"{where}: key {key!r} is chosen per run, not by a style (give it as an option)")
+    settings = checked(DreamSpec, from_file(data, where, kinds=(Kind.LOOK, Kind.FILE)))
+    for key, (_, k) in knobs(DreamSpec).items():
+        if k.kind is Kind.FILE and settings.get(key):  # relative to the style file, not the working folder
+            settings[key] = str((path.parent / settings[key]).resolve())
+    config = DreamSpec().replace(**settings)
     if check_layers:
         _check_layers(where, config)
     return Style(name=path.stem, description=description.strip(), settings=settings, path=path)

@@ -1,0 +1,43 @@
+"""The ``dreamer`` command group: library errors become one line, Ctrl-C exit status 130."""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import click
+
+from dreamer import __version__
+from dreamer.errors import DreamerError, DreamerWarning
+
+
+def _show_warning(message: Any, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:
+    click.echo(f"warning: {message}", err=True)
+
+
+class DreamerGroup(click.Group):
+    """Turns library errors into one-line messages and Ctrl-C into exit status 130."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the command with dreamer's error, warning and interrupt handling."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", DreamerWarning)
+            warnings.showwarning = _show_warning
+            try:
+                return super().invoke(ctx)
+            except DreamerError as exc:
+                raise click.ClickException(one_line(str(exc))) from None
+            except KeyboardInterrupt:
+                click.echo("interrupted: stopped before finishing; no partial output was written", err=True)
+                ctx.exit(130)
+
+
+def one_line(text: str) -> str:
+    """Text safe to print from a file: control characters (escape sequences, newlines) shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+@click.group(cls=DreamerGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dreamer")
+def cli() -> None:
+    """DeepDream and feature visualisation: make a network's features visible in your photos."""

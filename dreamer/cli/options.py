@@ -1,0 +1,80 @@
+"""Click options derived from the schema: one option per knob, its help and default from the declaration.
+
+Values are told apart by where they came from (Click's parameter source), not by ``None``
+sentinels: only options given on the command line override a style or a replayed PNG, and an
+empty value (``--guide ''``) clears an optional setting a style set.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import click
+from click.core import ParameterSource
+
+from dreamer.errors import DreamerError
+from dreamer.spec.resolve import Source, cli_flag, from_options
+from dreamer.spec.schema import Knob, base_type, field_type, knobs
+
+GIVEN = (ParameterSource.COMMANDLINE, ParameterSource.ENVIRONMENT)
+
+
+def _shown(value: Any, k: Knob) -> str:
+    if k.show is not None:
+        return k.show
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return "none" if value is None else str(value)
+
+
+def knob_option(cls: type, name: str, defaults: Any) -> Callable[[Any], Any]:
+    """The Click option for one knob of ``cls``, showing ``defaults``' value as its default."""
+    _, k = knobs(cls)[name]
+    tp, _optional = base_type(field_type(cls, name))
+    default = getattr(defaults, name)
+    flag = cli_flag(name, cls)
+    decls = [k.short, flag] if k.short else [flag]
+    help_text = f"{k.help} [default: {_shown(default, k)}]"
+    extra: dict[str, Any] = {}
+    if tp is bool:
+        decls = [f"{flag}/--no-{flag[2:]}"]
+        extra["default"] = default
+    elif k.parse is not None:
+        extra.update(type=str, default=k.show)
+    elif typing.get_origin(tp) is tuple:
+        extra.update(multiple=True, default=default)
+    elif k.choices:
+        extra.update(type=click.Choice(k.choices), default=default)
+    else:
+        extra.update(type={int: int, float: float}.get(tp, str), default=default)
+    return click.option(*decls, name, help=help_text, **extra)
+
+
+def spec_options(cls: type, defaults: Any = None, exclude: tuple[str, ...] = ()) -> Callable[[Any], Any]:
+    """A decorator adding one option per CLI knob of ``cls`` (declaration order)."""
+    defaults = defaults if defaults is not None else cls()
+
+    def decorate(f: Any) -> Any:
+        for name, (_, k) in reversed(list(knobs(cls).items())):
+            if k.cli and name not in exclude:
+                f = knob_option(cls, name, defaults)(f)
+        return f
+
+    return decorate
+
+
+def given(ctx: click.Context, params: dict[str, Any], cls: type) -> Source:
+    """The knobs of ``cls`` the user typed on the command line, parsed, as a resolution source."""
+    values: dict[str, Any] = {}
+    for name, (_, k) in knobs(cls).items():
+        if name in params and ctx.get_parameter_source(name) in GIVEN:
+            value = params[name]
+            if k.parse is not None:
+                try:
+                    value = k.parse(value)
+                except DreamerError as exc:
+                    raise DreamerError(f"{cli_flag(name, cls)} {exc}", field=name) from None
+            values[name] = value
+    return from_options(values, cls, cli=True)

@@ -1,0 +1,145 @@
+"""Feature visualisation through the engine: the same model cache, precision and events as a dream.
+
+``visualize`` optimises one image per objective; ``grid`` and ``maps`` lay them out in sheets
+that carry their settings (schema 2, kinds ``grid`` and ``maps``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+from PIL import Image
+
+from dreamer.core.objectives import Objective, channel
+from dreamer.core.tensors import to_pil
+from dreamer.engine.events import CancelToken, Finished, OnEvent, Started, Step, emit
+from dreamer.featvis.cells import Cell, grid_cells
+from dreamer.featvis.maps import map_pairs, photo_activations, pick_channels
+from dreamer.featvis.optimize import render_cells
+from dreamer.outputs.images import as_loaded
+from dreamer.outputs.metadata import document
+from dreamer.outputs.sheets import labelled_grid
+from dreamer.spec.schema import Kind, to_dict
+from dreamer.spec.specs import VisSpec
+
+if TYPE_CHECKING:
+    from dreamer.engine.engine import Engine, Plan
+
+Layout = Any  # (images so far) -> preview image
+
+
+def _run(
+    plan: Plan,
+    objectives: Sequence[Objective],
+    on_event: OnEvent | None,
+    cancel: CancelToken | None,
+    preview_every: int,
+    layout: Layout,
+) -> list[Image.Image]:
+    spec = plan.spec
+    batches = -(-len(objectives) // spec.batch)
+    total = spec.steps * batches
+    started = time.perf_counter()
+    emit(on_event, Started("visualize", total, plan.seed, str(plan.model.device), plan.model.precision))
+
+    def on_step(start: int, step: int, score: float, images: list[torch.Tensor]) -> None:
+        done = (start // spec.batch) * spec.steps + step + 1
+        wanted = preview_every and (done % preview_every == 0 or step == spec.steps - 1)
+        preview = layout([to_pil(im) for im in images]) if wanted else None
+        emit(on_event, Step(done, total, start // spec.batch, step, score, preview))
+        if cancel is not None:
+            cancel.check()
+
+    if cancel is not None:
+        cancel.check()
+    generator = torch.Generator().manual_seed(plan.seed)
+    images = render_cells(plan.model, objectives, spec, generator, on_step if (on_event or cancel) else None)
+    emit(on_event, Finished(time.perf_counter() - started))
+    return images
+
+
+def _meta(plan: Plan, kind: str, started: float, **about: Any) -> dict[str, Any]:
+    about |= {"weights_name": plan.model.weights, "seconds": round(time.perf_counter() - started, 2)}
+    return document(kind, to_dict(plan.spec, (Kind.LOOK, Kind.FILE)), plan.env(), **about)
+
+
+def visualize(
+    engine: Engine,
+    objectives: Sequence[Objective],
+    spec: VisSpec,
+    *,
+    on_event: OnEvent | None = None,
+    cancel: CancelToken | None = None,
+    preview_every: int = 0,
+) -> list[Image.Image]:
+    """One image per objective, optimised from noise; each carries its settings (kind ``grid``)."""
+    started = time.perf_counter()
+    plan = engine.plan(spec)
+    images = _run(plan, objectives, on_event, cancel, preview_every, lambda ims: ims[-1])
+    for im, objective in zip(images, objectives, strict=True):
+        im.info["dreamer"] = _meta(plan, "grid", started, cells=[objective.name])
+    return images
+
+
+def grid(
+    engine: Engine,
+    spec: VisSpec,
+    *,
+    layer: str | None = None,
+    channels: Sequence[int] | None = None,
+    layers: Sequence[str] | None = None,
+    classes: Sequence[str | int] | None = None,
+    top: int | None = None,
+    photo: Any = None,
+    columns: int | None = None,
+    on_event: OnEvent | None = None,
+    cancel: CancelToken | None = None,
+    preview_every: int = 0,
+) -> Image.Image:
+    """A labelled sheet of visualisations: channels of a layer, one row per layer, or classes."""
+    started = time.perf_counter()
+    plan = engine.plan(spec)
+    cells, row_columns = grid_cells(
+        plan.model, layer=layer, channels=channels, layers=layers, classes=classes, top=top, photo=photo
+    )
+    columns = columns or row_columns
+
+    def layout(images: list[Image.Image]) -> Image.Image:
+        return labelled_grid(images, [c.label for c in cells[: len(images)]], columns)
+
+    images = _run(plan, [c.objective for c in cells], on_event, cancel, preview_every, layout)
+    out = layout(images)
+    out.info["dreamer"] = _meta(plan, "grid", started, cells=[c.label for c in cells])
+    return out
+
+
+def maps(
+    engine: Engine,
+    spec: VisSpec,
+    photo: Any,
+    layer: str,
+    *,
+    channels: Sequence[int] | None = None,
+    top: int | None = None,
+    columns: int | None = None,
+    on_event: OnEvent | None = None,
+    cancel: CancelToken | None = None,
+) -> Image.Image:
+    """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
+    started = time.perf_counter()
+    plan = engine.plan(spec)
+    loaded = as_loaded(photo)
+    act, rgb = photo_activations(plan.model, loaded, layer)
+    picked = pick_channels(act, layer, channels, top)
+    cells = [Cell(channel(layer, c), f"{layer}:{c}") for c in picked]
+    visuals = _run(plan, [c.objective for c in cells], on_event, cancel, 0, lambda ims: ims[-1])
+    pairs = map_pairs(rgb, act, picked, visuals, spec.size)
+    means = act.mean((1, 2))
+    labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
+    out = labelled_grid(pairs, labels, columns or (2 if len(pairs) > 3 else len(pairs)))
+    photo_name = loaded.path.name if loaded.path else None
+    out.info["dreamer"] = _meta(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
+    return out

@@ -1,0 +1,79 @@
+"""Animations out: frames joined into a looping GIF (Pillow) or an H.264 MP4 (imageio-ffmpeg), atomically."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from dreamer.errors import DreamerError
+from dreamer.outputs.images import atomic_write
+
+VIDEO_TYPES = (".gif", ".mp4")
+MP4_NEEDS = "MP4 output needs imageio-ffmpeg: pip install 'dreamer[video]' (or write a .gif)"
+
+
+def _write_gif(frames: list[Path], path: Path, fps: float) -> None:
+    """An endlessly looping GIF through Pillow (GIF timing is in 10 ms units)."""
+    images = [Image.open(p).convert("RGB") for p in frames]
+    duration = max(20, round(100 / fps) * 10)
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+
+
+def _write_mp4(frames: list[Path], path: Path, fps: float) -> None:
+    """An H.264 MP4 through imageio-ffmpeg (its wheel ships the ffmpeg binary)."""
+    try:
+        import imageio_ffmpeg
+    except ImportError:
+        raise DreamerError(f"{path}: {MP4_NEEDS}") from None
+    size = Image.open(frames[0]).size
+    writer = imageio_ffmpeg.write_frames(
+        str(path), size, fps=fps, codec="libx264", macro_block_size=2, output_params=["-f", "mp4"]
+    )
+    writer.send(None)  # start ffmpeg
+    try:
+        for p in frames:
+            writer.send(np.ascontiguousarray(np.asarray(Image.open(p).convert("RGB"))))
+    finally:
+        writer.close()
+
+
+def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> str:
+    """What ``-o`` asks for: "frames" (a folder), "gif" or "mp4"; checked before any frame is dreamed."""
+    kind = output.suffix.lower()
+    for inp in inputs:
+        if output.exists() and inp.exists() and output.resolve() == inp.resolve():
+            raise DreamerError(f"{output}: output path is the input file; choose another name")
+    if output.is_dir() or not kind or str(output).endswith(("/", os.sep)):
+        return "frames"
+    if kind not in VIDEO_TYPES:
+        raise DreamerError(
+            f"{output}: unknown animation type {output.suffix!r} (use .gif, .mp4 or a folder for frames)"
+        )
+    if not output.parent.is_dir():
+        raise DreamerError(f"{output}: output folder {output.parent} does not exist")
+    if kind == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:
+        raise DreamerError(f"{output}: {MP4_NEEDS}")
+    return kind[1:]
+
+
+def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24.0) -> Path:
+    """Join frames into ``output`` by extension (.gif through Pillow, .mp4 through imageio-ffmpeg), atomically."""
+    out = Path(output)
+    kind = check_output(out)
+    if kind == "frames":
+        raise DreamerError(f"{out}: is a folder; give a .gif or .mp4 file to assemble into")
+    if not frames:
+        raise DreamerError(f"{out}: no frames to assemble")
+    if not (fps > 0 and math.isfinite(fps)):
+        raise DreamerError(f"--fps must be a positive number (got {fps!r})")
+    write = _write_gif if kind == "gif" else _write_mp4
+    try:
+        atomic_write(out, lambda tmp: write(frames, tmp, fps))
+    except OSError as exc:
+        raise DreamerError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    return out

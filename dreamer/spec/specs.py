@@ -1,0 +1,201 @@
+"""Every knob of dreamer, declared once: what a dream, a visualisation and an animation are made of.
+
+``DreamSpec`` and ``VisSpec`` hold the look (replayed and hashed) and the files a run reads;
+``RunEnv`` holds where it runs (never replayed); ``MotionSpec`` the zoom animation's camera.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from dreamer.errors import DreamerError
+from dreamer.spec.schema import MAX_INT, Kind, knob, validate
+
+SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.core.smoothing
+NORMALIZE_CHOICES = ("mean", "std")
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto resolves to one of the others per machine
+PARAM_CHOICES = ("fourier", "pixel")  # feature-visualisation parametrisations, see dreamer.featvis.param
+
+LAYER_HELP = (
+    "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
+    "-l 'blocks.4[3,17,40-47]', -l blocks.2:-1 (negative weight suppresses), one neuron: "
+    "-l 'blocks.4[7]@center' or 'blocks.4[7]@Y,X'. Default: the model's dream layer."
+)
+MODEL_HELP = "lite0 (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."
+SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
+
+
+class _Spec:
+    """Shared behaviour of the frozen spec dataclasses: checked on creation, copied with changes."""
+
+    def __post_init__(self) -> None:
+        """Check every knob's type and range, naming the argument."""
+        try:
+            validate(self)
+        except DreamerError as exc:
+            raise DreamerError(f"{exc.field} {exc}", field=exc.field) from None
+
+    def replace(self, **changes: Any) -> Any:
+        """A copy with some knobs changed (checked again); an unknown name is an error that suggests one."""
+        names = [f.name for f in dataclasses.fields(self)]  # type: ignore[arg-type]
+        for name in changes:
+            if name not in names:
+                close = difflib.get_close_matches(name, names, n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise DreamerError(f"{type(self).__name__} has no setting {name!r}{hint}", field=name)
+        return dataclasses.replace(self, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class DreamSpec(_Spec):
+    """What a dream looks like: every render knob, with defaults that give a good dream on the bundled model."""
+
+    model: str = knob("lite0", MODEL_HELP, group="layers")
+    weights: str | None = knob(
+        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
+    )
+    layers: tuple[str, ...] = knob(
+        (), LAYER_HELP, short="-l", flag="layer", show="the model's dream layer", group="layers"
+    )
+    octaves: int = knob(4, "Number of scales, smallest first.", lo=1, hi=32, group="octaves")
+    octave_scale: float = knob(1.4, "Size ratio between octaves.", lo=1.0, lo_open=True, hi=8.0, group="octaves")
+    steps: int = knob(10, "Ascent steps per octave.", lo=0, hi=100_000, group="steps")
+    step_size: float = knob(
+        0.015, "Step on the normalised gradient, image in [0, 1].", lo=0.0, lo_open=True, hi=10.0, group="steps"
+    )
+    jitter: int = knob(
+        32, "Random roll in pixels over height and width, undone after each step.", lo=0, hi=4096, group="steps"
+    )
+    normalize: str = knob(
+        "mean",
+        "Gradient normalisation: mean absolute value (the original) or standard deviation.",
+        choices=NORMALIZE_CHOICES,
+        group="steps",
+    )
+    seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+    max_side: int = knob(
+        1024, "Work size: the longer side is scaled down to this many pixels.", lo=16, hi=65_536, group="octaves"
+    )
+    resize_back: bool = knob(True, "Return the dream at the input's size.", group="look")
+    smooth: str = knob(
+        "gaussian",
+        "Gradient shaping: Gaussian sigma cascade, Laplacian pyramid, or none.",
+        choices=SMOOTH_CHOICES,
+        group="look",
+    )
+    keep_colors: bool = knob(False, "Dream the luminance only; keep the photo's colours.", group="colour")
+    strength: float = knob(
+        1.0, "Blend with the original: 0 = the photo, 1 = the full dream.", lo=0.0, hi=1.0, group="colour"
+    )
+    mask: str | None = knob(
+        None,
+        "Grayscale image: dream only where it is light (soft edges); '' clears a style's.",
+        kind=Kind.FILE,
+        group="mask",
+    )
+    guide: str | None = knob(
+        None,
+        "Guide image: grow its textures and objects (replaces the default layer objective); '' clears a style's.",
+        kind=Kind.FILE,
+        group="guide",
+    )
+    guide_layer: str | None = knob(
+        None, "Layer the guide is matched at.", show="the model's dream layer", group="guide"
+    )
+
+
+@dataclass(frozen=True)
+class RunEnv(_Spec):
+    """Where and how a run executes: resolved on the machine that runs it, never replayed from a file."""
+
+    device: str = knob("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", kind=Kind.ENV, group="run")
+    precision: str = knob(
+        "auto",
+        "Network dtype; auto = bf16 on CPUs with native bf16, else fp32; fp16 needs CUDA. "
+        "The image and its gradient stay fp32.",
+        kind=Kind.ENV,
+        choices=PRECISION_CHOICES,
+        group="run",
+    )
+    tile: int = knob(
+        0,
+        "Tile size for large images in pixels; 0 = automatic (512 px tiles above 1 megapixel).",
+        kind=Kind.ENV,
+        lo=0,
+        hi=65_536,
+        group="run",
+    )
+
+    def __post_init__(self) -> None:
+        """Check the knobs, then the one rule a range cannot say: a tile is 0 or at least 64 px."""
+        super().__post_init__()
+        if 0 < self.tile < 64:
+            raise DreamerError(f"tile must be 0 (automatic) or at least 64 (got {self.tile})", field="tile")
+
+
+@dataclass(frozen=True)
+class VisSpec(_Spec):
+    """Feature visualisation: what to optimise from noise, how long and how."""
+
+    model: str = knob("lite0", MODEL_HELP, group="layers")
+    weights: str | None = knob(
+        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
+    )
+    size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look")
+    steps: int = knob(256, "Optimisation steps.", lo=0, hi=100_000, group="steps")
+    lr: float = knob(0.05, "Adam learning rate.", lo=0.0, lo_open=True, hi=100.0, group="steps")
+    param: str = knob(
+        "fourier",
+        "Image parametrisation: decorrelated Fourier spectrum (Lucid's) or plain pixels.",
+        choices=PARAM_CHOICES,
+        group="look",
+    )
+    decorrelate: bool = knob(True, "Fixed colour-decorrelation matrix before the sigmoid.", group="look")
+    transforms: bool = knob(True, "Random pad, jitter, scale and rotation at each step.", group="look")
+    batch: int = knob(32, "Images optimised together; 1 = one at a time.", lo=1, hi=4096, group="steps")
+    seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+
+
+def parse_pan(text: str) -> tuple[float, float]:
+    """``"DX,DY"`` in pixels per frame -> (dx, dy); anything else is a one-line error."""
+    parts = text.split(",")
+    try:
+        if len(parts) != 2:
+            raise ValueError
+        dx, dy = (float(p) for p in parts)
+    except ValueError:
+        raise DreamerError(
+            f"must be two numbers DX,DY in pixels per frame, e.g. 2,-1 (got {text!r})", field="pan"
+        ) from None
+    if not (math.isfinite(dx) and math.isfinite(dy)):
+        raise DreamerError(f"values must be finite numbers (got {text!r})", field="pan")
+    return dx, dy
+
+
+@dataclass(frozen=True)
+class MotionSpec(_Spec):
+    """The zoom animation's camera: how each frame moves into the last one's dream."""
+
+    frames: int = knob(60, "Number of frames.", lo=1, hi=100_000, group="motion")
+    zoom: float = knob(1.04, "Zoom in per frame.", lo=0.0, lo_open=True, hi=10.0, group="motion")
+    rotate: float = knob(
+        0.0, "Rotation per frame, degrees (+ = counter-clockwise).", lo=-360.0, hi=360.0, group="motion"
+    )
+    pan: tuple[float, float] = knob(
+        (0.0, 0.0),
+        "Move the view per frame: DX,DY in pixels.",
+        parse=parse_pan,
+        show="0,0",
+        lo=-10_000,
+        hi=10_000,
+        group="motion",
+    )
+    fps: float = knob(24.0, "Frames per second of the GIF or MP4.", lo=0.0, lo_open=True, hi=1000.0, group="motion")
+
+
+# Lighter than a still: each zoom frame adds a little dream on top of the last one.
+ZOOM_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320)
