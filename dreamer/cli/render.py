@@ -37,14 +37,15 @@ def render(
     """Dream PHOTO: amplify what the network's layers see in it."""
     from dreamer.api import progress_bar, save_dream
     from dreamer.engine.engine import Engine
-    from dreamer.outputs.images import check_output_path, default_output_path, load_image
+    from dreamer.outputs.images import check_output_path, default_output_path, fit_max_side, load_image
 
     spec, provenance = dream_spec(ctx, params, style=style, replay=replay, base=DreamSpec())
     env = run_env(ctx, params)
     loaded = load_image(photo)
     output = output or default_output_path(photo)
     inputs = tuple(Path(p) for p in (photo, replay, spec.guide, spec.mask, spec.weights) if p)
-    check_output_path(output, inputs)
+    size = loaded.rgb.size if spec.resize_back else fit_max_side(loaded.rgb.size, spec.max_side)
+    check_output_path(output, inputs, size)
     with progress_bar("dreaming", not quiet) as on_event:
         out = Engine(env).dream(loaded, spec, on_event=on_event, provenance=provenance)
     save_dream(out, output)

@@ -17,6 +17,7 @@ import torch
 
 from dreamer.core.objectives import Acts, Objective
 from dreamer.core.smoothing import smooth_gradient
+from dreamer.errors import DreamerError
 
 Run = Callable[..., Acts]  # (image batch in [0, 1], roll shift) -> activations: a LayerHooks
 
@@ -64,6 +65,11 @@ def image_gradient(
 def normalize_gradient(grad: torch.Tensor, how: str = "mean") -> torch.Tensor:
     """Scale the gradient so step size means the same at every octave and layer."""
     scale = grad.abs().mean() if how == "mean" else grad.std()
+    if not bool(torch.isfinite(scale)):  # one NaN or inf anywhere makes the scale non-finite
+        raise DreamerError(
+            "the gradient became NaN or infinite, so the image would be ruined; "
+            "try a smaller --step-size, smaller layer weights or --precision fp32"
+        )
     return grad / scale.clamp_min(1e-30)  # a zero gradient stays zero
 
 

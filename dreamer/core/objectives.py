@@ -154,6 +154,7 @@ _SPEC = re.compile(
     r"(?::(?P<w>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?))?\s*$"
 )
 
+MAX_WEIGHT = 1e4  # larger weights overflow float32 activations' gradients long before they mean anything
 SPEC_HELP = (
     "LAYER[CHANNELS][:WEIGHT], e.g. blocks.4, blocks.3:0.5, blocks.4[3,17,40-47], "
     "blocks.2:-1 or -blocks.2 (a negative weight suppresses); one neuron: LAYER[C]@center or LAYER[C]@Y,X"
@@ -196,6 +197,8 @@ def parse_spec(text: str) -> Objective:
     if not m:
         raise DreamerError(f"--layer: cannot read {text!r}; expected {SPEC_HELP}")
     weight = float(m.group("w")) if m.group("w") else 1.0
+    if not abs(weight) <= MAX_WEIGHT:  # also catches inf and nan
+        raise DreamerError(f"--layer {text}: the weight must be a number between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
     if m.group("neg"):
         weight = -weight
     name = m.group("layer")

@@ -19,6 +19,7 @@ from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import as_loaded, fit_max_side
 
+MAX_ASPECT = 8  # a map beside its visualisation stays readable up to this ratio of the photo's sides
 PHOTO_SIDE = 320  # the photo is looked at this size: enough for mid-level features, quick on a CPU
 
 # Anchors of a perceptually ordered dark-to-bright colour map (close to matplotlib's "inferno").
@@ -42,6 +43,11 @@ def photo_activations(model: DreamModel, photo: Any, layer: str) -> tuple[torch.
     if photo is None:
         raise DreamerError("a photo is needed to show activation maps")
     rgb = as_loaded(photo).rgb
+    ratio = max(rgb.size) / min(rgb.size)
+    if ratio > MAX_ASPECT:
+        raise DreamerError(
+            f"photo is {rgb.width}x{rgb.height}: too thin for activation maps (at most {MAX_ASPECT}:1); crop it first"
+        )
     rgb = rgb.resize(fit_max_side(rgb.size, PHOTO_SIDE), Image.Resampling.LANCZOS)
     with LayerHooks(model, [layer]) as run, torch.no_grad():
         act = run(to_tensor(rgb).to(model.device))[layer][0].float().cpu()

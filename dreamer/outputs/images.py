@@ -23,6 +23,7 @@ from dreamer.errors import DreamerError, DreamerWarning
 
 DEFAULT_MAX_PIXELS = 100_000_000  # refuse larger images before decoding them
 METADATA_KEY = "dreamer"
+PART = ".part"  # suffix of the temporary files atomic_write renames into place
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
 
@@ -51,6 +52,14 @@ def _bomb_error(path: Path, size: str) -> DreamerError:
     )
 
 
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, tuple):
+        return list(value)
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
 def _declared_size(path: Path) -> str:
     """The size an image's header declares, read by its format's plugin without Pillow's size check."""
     Image.init()
@@ -73,7 +82,8 @@ def _to_rgb(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB, alpha or None); 16-bit grey is scaled, not clipped."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im, dtype=np.float64)
-        top = 65535.0 if arr.max(initial=0) > 255 else 255.0
+        # 16-bit modes by their real range (a dark 16-bit photo stays dark); 32-bit "I" is ambiguous
+        top = 65535.0 if im.mode != "I" or arr.max(initial=0) > 255 else 255.0
         grey = Image.fromarray(np.clip(arr / top * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
         return grey.convert("RGB"), None
     if im.mode == "F":
@@ -147,21 +157,39 @@ def fit_max_side(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     return max(1, round(w * scale)), max(1, round(h * scale))
 
 
-def check_output_path(out: Path, inputs: tuple[Path, ...] = ()) -> None:
-    """Refuse an output that would overwrite an input, has an unknown type or has no folder."""
-    if out.suffix.lower() not in SAVE_FORMATS:
+MAX_SIDE_OF = {"WEBP": 16383, "JPEG": 65535, "PNG": 2**31 - 1}  # what each format can store
+
+
+def check_output_path(out: Path, inputs: tuple[Path | None, ...] = (), size: tuple[int, int] | None = None) -> None:
+    """Refuse, before any work, an output that is a folder, would overwrite an input, cannot be written or held."""
+    if out.is_dir():
+        raise DreamerError(f"{out}: is a directory; give a file name")
+    fmt = SAVE_FORMATS.get(out.suffix.lower())
+    if fmt is None:
         kinds = ", ".join(sorted(SAVE_FORMATS))
         raise DreamerError(f"{out}: unknown output type {out.suffix!r} (use one of {kinds})")
     for inp in inputs:
-        if inp.exists() and out.exists() and out.resolve() == inp.resolve():
-            raise DreamerError(f"{out}: output path is the input file; choose another name")
+        if inp is not None and is_same_file(out, Path(inp)):
+            raise DreamerError(f"{out}: output path is the input file {inp}; choose another name")
     folder = out.parent
     if not folder.is_dir():
-        raise DreamerError(f"{out}: output folder {folder} does not exist")
+        why = "is a file" if folder.exists() else "does not exist"
+        raise DreamerError(f"{out}: output folder {folder} {why}")
     if not os.access(folder, os.W_OK):
         raise DreamerError(f"{out}: output folder {folder} is not writable")
-    if out.is_dir():
-        raise DreamerError(f"{out}: is a directory; give a file name")
+    if size is not None and max(size) > MAX_SIDE_OF[fmt]:
+        raise DreamerError(
+            f"{out}: {fmt} images can be at most {MAX_SIDE_OF[fmt]} px on a side, this one would be "
+            f"{size[0]}x{size[1]}; use .png or a smaller --max-side with --no-resize-back"
+        )
+
+
+def is_same_file(a: Path, b: Path) -> bool:
+    """Whether two paths name the same existing file (links and other spellings included)."""
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def default_output_path(inp: Path, suffix: str = "_dream", ext: str = ".png") -> Path:
@@ -179,13 +207,36 @@ def atomic_write(path: Path, write: Any) -> None:
     path = Path(path)
     # A fresh hidden name beside the target (same file system, so the rename is atomic);
     # created by the writer itself, so the file gets the user's normal permissions.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.part")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}{PART}")
     try:
         write(tmp)
+        with open(tmp, "rb") as f:  # on disk before the rename: a resume may trust whatever it finds
+            os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def clean_stale_parts(folder: Path) -> int:
+    """Remove temporary files that killed runs left in ``folder`` (their process is gone); returns how many."""
+    removed = 0
+    for part in folder.glob(f".*{PART}"):
+        pid = part.name.removesuffix(PART).rpartition(".")[2].partition("-")[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            part.unlink(missing_ok=True)
+            removed += 1
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def save_image(
@@ -197,15 +248,19 @@ def save_image(
     """Write PNG/JPEG/WebP by extension, atomically; PNGs carry ``metadata`` as JSON text."""
     p = Path(path)
     fmt = SAVE_FORMATS.get(p.suffix.lower())
-    if fmt is None:
-        check_output_path(p)
+    if fmt is None or max(im.size) > MAX_SIDE_OF[fmt]:
+        check_output_path(p, size=im.size)
     if alpha is not None and fmt in ("PNG", "WEBP"):
         im = im.convert("RGB")
         im.putalpha(alpha.resize(im.size, Image.Resampling.BICUBIC))
     options: dict[str, Any] = {}
     if fmt == "PNG" and metadata is not None:
         info = PngImagePlugin.PngInfo()
-        info.add_itxt(METADATA_KEY, json.dumps(metadata, sort_keys=True))
+        try:  # paths (a notebook's guide=Path(...)) as text; never NaN or Infinity in a settings file
+            text = json.dumps(metadata, sort_keys=True, default=_jsonable, allow_nan=False)
+        except ValueError:
+            raise DreamerError(f"{p}: the settings hold a non-finite number; nothing was written") from None
+        info.add_itxt(METADATA_KEY, text)
         options["pnginfo"] = info
     elif fmt in ("JPEG", "WEBP"):
         options["quality"] = 95

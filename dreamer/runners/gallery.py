@@ -13,10 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from dreamer.errors import DreamerError
+from dreamer.outputs.images import clean_stale_parts
 from dreamer.outputs.pages import thumb_name, write_contact_sheet, write_index, write_manifest, write_thumbnail
-from dreamer.runners.plan import GalleryReport, Job, Result, collect_photos, is_done, plan_jobs
+from dreamer.runners.lock import folder_lock
+from dreamer.runners.plan import GalleryReport, Job, Result, collect_photos, is_done, plan_jobs, unique_styles
 from dreamer.spec.specs import DreamSpec, RunEnv
-from dreamer.spec.styles import load_style
+from dreamer.spec.styles import Style, load_style
 
 
 def render_job(job: Job, out_dir: Path, engine: Any) -> float:
@@ -77,13 +79,37 @@ def gallery(
 ) -> GalleryReport:
     """Render every photo in every style into ``out_dir``; skip what is already done; never stop on a bad photo."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    if not os.access(out, os.W_OK):
-        raise DreamerError(f"{out}: output folder is not writable")
-    chosen = [load_style(s) for s in dict.fromkeys(styles)]
+    if out.exists() and not out.is_dir():
+        raise DreamerError(f"{out}: is a file; the gallery output must be a folder")
+    chosen = unique_styles([load_style(s) for s in dict.fromkeys(styles)])
     if not chosen:
         raise DreamerError("--style: choose at least one style (or --all-styles)")
-    found, missing = collect_photos(photos)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DreamerError(f"{out}: cannot create the gallery folder ({exc.strerror or exc})") from None
+    if not os.access(out, os.W_OK):
+        raise DreamerError(f"{out}: output folder is not writable")
+    with folder_lock(out):
+        return _run_gallery(out, photos, chosen, overrides, force, workers, env, on_start, on_result)
+
+
+def _run_gallery(
+    out: Path,
+    photos: Iterable[str],
+    chosen: list[Style],
+    overrides: dict[str, Any] | None,
+    force: bool,
+    workers: int,
+    env: RunEnv | None,
+    on_start: Callable[[int], None] | None,
+    on_result: Callable[[Result], None] | None,
+) -> GalleryReport:
+    """The gallery, with its folder locked: plan, skip what is done, run the rest, write the pages."""
+    for folder in (out, out / "thumbs"):
+        if folder.is_dir():
+            clean_stale_parts(folder)
+    found, missing = collect_photos(photos, exclude=out)
     jobs = plan_jobs(found, chosen, overrides)
     report = GalleryReport(out_dir=out, missing=missing)
 
@@ -98,9 +124,12 @@ def gallery(
         if not force and is_done(job, out):
             if not (out / thumb_name(job)).is_file():
                 write_thumbnail(job, out)
-            record(Result(job, "skipped"))
+            report.results.append(Result(job, "skipped"))
+            if on_result is not None:
+                on_result(report.results[-1])
         else:
             todo.append(job)
+    write_manifest(report, jobs, chosen)  # once for everything skipped, then after every render
     if on_start is not None:
         on_start(len(todo))
     env = env or RunEnv()

@@ -6,6 +6,7 @@ runs the same jobs with the same resume rule (an output whose metadata holds the
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import hashlib
 import json
@@ -62,9 +63,14 @@ class GalleryReport:
         return [r for r in self.results if r.status == "failed"]
 
 
-def collect_photos(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
-    """Files, folders (walked for images) and globs -> (photos in order, a message per input that matched nothing)."""
-    photos: list[Path] = []
+def collect_photos(inputs: Iterable[str], exclude: Path | None = None) -> tuple[list[Path], list[str]]:
+    """Files, folders (walked for images) and globs -> (photos in order, a message per input that matched nothing).
+
+    A photo given twice (another spelling, a link) counts once; nothing inside ``exclude`` (the
+    gallery's own output folder) is ever taken as input, so a re-run never dreams its own dreams.
+    """
+    skip = exclude.resolve() if exclude is not None else None
+    photos: dict[Path, Path] = {}  # real path -> first spelling
     missing: list[str] = []
     for item in inputs:
         path = Path(item)
@@ -74,11 +80,27 @@ def collect_photos(inputs: Iterable[str]) -> tuple[list[Path], list[str]]:
             found = [path]
         else:
             found = sorted(Path(p) for p in glob.glob(item, recursive=True) if Path(p).is_file())
+        found = [p for p in found if skip is None or not p.resolve().is_relative_to(skip)]
         if not found:
             why = "folder holds no images" if path.is_dir() else "no such file, folder or matching glob"
             missing.append(f"{item}: {why}")
-        photos.extend(found)
-    return list(dict.fromkeys(photos)), missing
+        for p in found:
+            photos.setdefault(p.resolve(), p)
+    return list(photos.values()), missing
+
+
+def unique_styles(styles: list[Style]) -> list[Style]:
+    """The styles with distinct names: a second style called the same (another file) gets its path's hash added."""
+    seen: dict[str, Path] = {}
+    out = []
+    for style in styles:
+        if style.name in seen and seen[style.name].resolve() != style.path.resolve():
+            tag = hashlib.sha1(str(style.path.resolve()).encode()).hexdigest()[:6]
+            style = dataclasses.replace(style, name=f"{style.name}-{tag}")
+        if style.name not in seen:
+            seen[style.name] = style.path
+            out.append(style)
+    return out
 
 
 def _file_hash(path: Path) -> str:
