@@ -37,4 +37,5 @@ def folder_lock(folder: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            path.unlink(missing_ok=True)  # leave the folder as clean as we found it
             fcntl.flock(f, fcntl.LOCK_UN)
