@@ -252,3 +252,19 @@ def test_cli_maps_puts_each_heat_map_beside_its_visualisation(runner: CliRunner,
 def test_maps_rejects_a_channel_out_of_range(random_engine, cat: Path) -> None:
     with pytest.raises(DreamerError, match="channel 500 out of range"):
         random_engine.maps(cat, "blocks.3", VisSpec(**FAST), channels=[1, 500])
+
+
+@pytest.mark.slow
+def test_the_engines_bf16_grid_still_raises_each_channel_above_the_rest(real_model) -> None:
+    """The engine's fast path (bf16, as auto picks on CPUs with native bf16) keeps what fp32 showed."""
+    engine = Engine(device="cpu", precision="bf16")
+    engine.use(real_model)
+    chans = [3, 40, 90]
+    images = engine.visualize([channel("blocks.4", c) for c in chans], VisSpec(size=64, steps=48, seed=0))
+    assert engine.model("lite0").precision == "bf16"
+    x = torch.cat([to_tensor(im) for im in images])
+    with LayerHooks(real_model, ["blocks.4"]) as run, torch.no_grad():  # judged by the fp32 model
+        means = run(x)["blocks.4"].mean((2, 3))
+    for i, c in enumerate(chans):
+        others = torch.cat([means[i, :c], means[i, c + 1 :]])
+        assert float(means[i, c]) > float(others.mean()) + 3 * float(others.std()), c

@@ -243,9 +243,11 @@ def test_fused_conv_relu6_matches_the_separate_ops(
     with LayerHooks(model, ["blocks.4"]) as run:
         fused, fused_score = image_gradient(run, objective, image)
         assert len(calls) == 22  # the stem, then blocks.0 to blocks.4: 1 + 4 + 4 + 6 + 6 pairs
-        lite0.set_fused(model.net, False)
-        plain, plain_score = image_gradient(run, objective, image)
-        lite0.set_fused(model.net, True)
+        lite0.set_fused(model.net, False)  # model may be the session's shared real_model: always switch back
+        try:
+            plain, plain_score = image_gradient(run, objective, image)
+        finally:
+            lite0.set_fused(model.net, True)
     assert len(calls) == 22  # none more with the fusion switched off
     assert abs(fused_score - plain_score) <= 1e-5 * abs(plain_score)
     if precision == "fp32":
