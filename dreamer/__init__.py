@@ -47,6 +47,8 @@ _EXPORTS = {
     "render_zoom": "dreamer.animate.zoom",
     "assemble": "dreamer.outputs.animation",
     "gallery": "dreamer.runners.gallery",
+    "dream_video": "dreamer.video.run",
+    "VideoSpec": "dreamer.video.spec",
 }
 
 __all__ = ["__version__", *_EXPORTS]

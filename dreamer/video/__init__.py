@@ -1,0 +1,1 @@
+"""Dream videos with frame-to-frame coherence: decode, optical flow, the frame loop, encode."""

@@ -1,0 +1,192 @@
+"""Dream a video frame by frame, carrying the last dream along the optical flow so it does not flicker.
+
+Frame 0 gets the full (light) dream. Each later frame starts from the input frame plus the previous
+output's dream detail (output - input), warped along the flow between the two *input* frames, scaled by
+``blend``, left out where the flow is occluded and capped in strength; then it gets a short dream.
+A frame depends only on the 8-bit frames before it (on disk), input frames (decoded again) and
+(seed, index), so a resumed run writes the same frames as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from dreamer import __version__
+from dreamer.animate.zoom import FRAME_NAME, assemble, finished_frames, frame_seed, frame_size
+from dreamer.engine.engine import Dreamer
+from dreamer.errors import DreamerError
+from dreamer.outputs.images import atomic_write, save_image, to_pil
+from dreamer.spec.config import DreamConfig
+from dreamer.video import flow as fl
+from dreamer.video.frames import check_folder, check_output, check_state, read_state, write_state
+from dreamer.video.io import CorruptStream, probe, read_frames, require, write_mp4
+from dreamer.video.spec import VIDEO_CONFIG, VideoSpec
+
+
+@dataclass(frozen=True)
+class FrameDone:
+    """Progress event: frame ``index`` is written (``total`` may be an estimate)."""
+
+    index: int
+    total: int | None
+    seconds: float  # this frame's time
+    flow_seconds: float  # of which optical flow and warping
+    fps: float  # frames dreamed per second so far in this run
+    eta: float | None  # seconds left, when the total is known
+
+
+@dataclass(frozen=True)
+class VideoResult:
+    """What ``dream_video`` wrote; ``stopped`` says where a corrupt input stream ended the clip."""
+
+    frames: list[Path]
+    output: Path
+    fps: float
+    seed: int
+    stopped: str | None = None
+
+
+OnEvent = Callable[[FrameDone], None]
+
+
+def dream_frame(dreamer: Dreamer, start: np.ndarray, config: DreamConfig) -> np.ndarray:
+    """The one call into the render engine: (H, W, 3) float [0, 1] -> dreamed (H, W, 3) uint8."""
+    x = torch.from_numpy(np.ascontiguousarray(start, dtype=np.float32)).permute(2, 0, 1)[None]
+    return np.asarray(to_pil(dreamer.dream_tensor(x, config, progress=False)))
+
+
+def _float(image: np.ndarray) -> np.ndarray:
+    return image.astype(np.float32) / 255.0
+
+
+def rms(detail: np.ndarray) -> float:
+    """Root mean square of a detail image (output - input, floats)."""
+    return float(np.sqrt(np.mean(np.square(detail, dtype=np.float64))))
+
+
+def carry(
+    prev_in: np.ndarray, prev_out: np.ndarray, cur_in: np.ndarray, spec: VideoSpec, reference: float
+) -> tuple[np.ndarray, float]:
+    """The start image of the next frame, (H, W, 3) float [0, 1], and the occluded share (flow mode).
+
+    ``reference`` is the first frame's detail RMS, the most the carried detail may hold times ``detail_cap``.
+    """
+    cur = _float(cur_in)
+    if spec.mode == "frames":
+        return cur, 0.0
+    if spec.mode == "blend":
+        return (1.0 - spec.blend) * cur + spec.blend * _float(prev_out), 0.0
+    a, b = fl.gray(prev_in), fl.gray(cur_in)
+    back, fwd = fl.flow(b, a, spec.flow), fl.flow(a, b, spec.flow)  # new -> old, old -> new
+    detail = fl.warp(_float(prev_out) - _float(prev_in), back)
+    occluded = fl.occlusion(back, fwd, spec.occlusion)
+    detail *= spec.blend * (~occluded)[..., None]  # occluded: the raw frame, dreamed fresh
+    if spec.detail_cap and (r := rms(detail)) > spec.detail_cap * reference > 0:
+        detail *= spec.detail_cap * reference / r  # no detail piling up frame after frame on still scenes
+    return np.clip(cur + detail, 0.0, 1.0), float(occluded.mean())
+
+
+def _settings(spec: VideoSpec, config: DreamConfig, source: Path, size: tuple[int, int], fps: float) -> dict[str, Any]:
+    """What the frames in a folder depend on: a resume must use the same (the duration may change)."""
+    video = {k: v for k, v in spec.to_dict().items() if k != "duration"}
+    return {"config": config.to_dict(), "video": video, "source": source.name, "size": list(size), "fps": fps}
+
+
+def dream_video(
+    source: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    spec: VideoSpec | None = None,
+    config: DreamConfig | None = None,
+    *,
+    dreamer: Dreamer | None = None,
+    frames_dir: str | os.PathLike[str] | None = None,
+    on_event: OnEvent | None = None,
+    **options: Any,
+) -> VideoResult:
+    """Dream ``source`` into ``output`` (.mp4 with the input's sound, .gif, or a folder of frames).
+
+    Frames go to ``frames_dir`` (default: the folder ``output`` names, else OUTPUT_frames/) as they finish,
+    with the settings in ``video.json``; the same call after an interruption continues there, and other
+    settings are refused. Dream knobs as a DreamConfig or keywords (default ``VIDEO_CONFIG``).
+    """
+    require()
+    spec = spec or VideoSpec()
+    config = (config or VIDEO_CONFIG).replace(**options)
+    source, output = Path(source), Path(output)
+    kind = check_output(output, source)
+    default = output if kind == "frames" else output.with_name(f"{output.stem}_frames")
+    folder = Path(frames_dir) if frames_dir else default
+    check_folder(folder)
+    info = probe(source)
+    if info.duration is not None and spec.start >= info.duration:
+        raise DreamerError(f"--start {spec.start:g} s is past the end of {source} ({info.duration:.2f} s)")
+    size, fps = frame_size(info.size, config.max_side), spec.fps or info.fps
+    state = read_state(folder) if folder.is_dir() else None
+    done = finished_frames(folder) if folder.is_dir() else []
+    if state is None and done:
+        raise DreamerError(f"{folder}: holds frames but no video.json; use an empty frames folder")
+    if config.seed is None:  # a resume without a seed takes the recorded one
+        recorded = (state or {}).get("config", {}).get("seed")
+        config = config.replace(seed=recorded if isinstance(recorded, int) else secrets.randbits(63))
+    settings = _settings(spec, config, source, size, fps)
+    if state is not None:
+        check_state(folder, state, settings)
+    seed = int(config.seed)
+    length = (info.duration or 0.0) - spec.start
+    total = math.ceil(min(spec.duration or length, length) * fps - 1e-6) if info.duration else None
+    frames: list[Path] = []
+    stopped, dreamed, started = None, 0, time.perf_counter()
+    prev_in = prev_out = None
+    reference = 0.0
+    try:
+        for index, cur_in in enumerate(read_frames(source, size, start=spec.start, duration=spec.duration, fps=fps)):
+            if index < len(done):  # finished in an earlier run: only what the next frame needs
+                prev_out = np.asarray(Image.open(done[index]).convert("RGB")) if index + 1 == len(done) else None
+            else:
+                t0 = time.perf_counter()
+                first = index == 0 or spec.mode == "frames"
+                start_image = _float(cur_in) if index == 0 else carry(prev_in, prev_out, cur_in, spec, reference)[0]
+                flow_seconds = time.perf_counter() - t0
+                dream_config = (config if first else spec.frame_config(config)).replace(seed=frame_seed(seed, index))
+                prev_out = dream_frame(dreamer or (dreamer := Dreamer(config.device)), start_image, dream_config)
+                if not frames and state is None:
+                    write_state(folder, {**settings, "dreamer_version": __version__})
+                meta = {**settings["config"], **settings["video"], "source": source.name, "frame": index}
+                save_image(Image.fromarray(prev_out), folder / FRAME_NAME.format(index), metadata=meta)
+                dreamed += 1
+                if on_event is not None:
+                    rate = dreamed / (time.perf_counter() - started)
+                    eta = (total - index - 1) / rate if total is not None else None
+                    on_event(FrameDone(index, total, time.perf_counter() - t0, flow_seconds, rate, eta))
+            if index == 0:
+                first_out = prev_out if prev_out is not None else np.asarray(Image.open(done[0]).convert("RGB"))
+                reference = rms(_float(first_out) - _float(cur_in))
+            frames.append(folder / FRAME_NAME.format(index))
+            prev_in = cur_in
+    except CorruptStream as exc:
+        if not frames:
+            raise
+        stopped = str(exc)
+    if not frames:
+        where = f" from --start {spec.start:g} s" if spec.start else ""
+        raise DreamerError(f"{source}: has no frames{where}")
+    if kind == "mp4":
+        audio = (source, spec.start, spec.duration) if info.audio else None
+        try:
+            atomic_write(output, lambda tmp: write_mp4(frames, tmp, fps, audio))
+        except OSError as exc:
+            raise DreamerError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    elif kind == "gif":
+        assemble(frames, output, fps)
+    return VideoResult(frames, output if kind != "frames" else folder, fps, seed, stopped)
