@@ -43,7 +43,7 @@ class VideoSpec:
         choices=FLOWS,
     )
     blend: float = _knob(
-        0.7,
+        0.9,
         "How much of the last dream carries into the next frame, 0-1: higher is steadier and more "
         "cumulative, lower dreams each frame more afresh (flow: share of the warped detail; blend: weight "
         "of the last dream).",
@@ -63,10 +63,10 @@ class VideoSpec:
         low=0.0,
     )
     frame_octaves: int = _knob(
-        2, "Octaves of the short dream of each frame after the first (the first gets the full dream).", low=1
+        1, "Octaves of the short dream of each frame after the first (the first gets the full dream).", low=1
     )
     frame_steps: int = _knob(
-        3, "Steps per octave of the short dream of each frame after the first: more = stronger, slower.", low=0
+        2, "Steps per octave of the short dream of each frame after the first: more = stronger, slower.", low=0
     )
     fps: float | None = _knob(None, "Output frame rate; frames are picked by time. [default: the input's]", "io", low=0)
     start: float = _knob(0.0, "Dream from this time in the input, seconds.", "io", low=0.0)
