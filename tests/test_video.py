@@ -34,9 +34,9 @@ SPEC = VideoSpec(frame_octaves=1, frame_steps=1)
 
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Ten frames at 10 fps: the cat photo panned 2 px per frame, slowly zoomed, a disc crossing it."""
+    """Eight frames at 8 fps: the cat photo panned 2 px per frame, slowly zoomed, a disc crossing it."""
     path = tmp_path_factory.mktemp("clip") / "pan.mp4"
-    motion_clip(sample_path("chelsea"), path, 10, size=(64, 48), zoom=1.01, object_speed=(3.0, 0.0), fps=10.0)
+    motion_clip(sample_path("chelsea"), path, 8, size=(64, 48), zoom=1.01, object_speed=(3.0, 0.0), fps=8.0)
     return path
 
 
@@ -58,12 +58,12 @@ def _leftovers(folder: Path) -> list[str]:
 
 def test_frame_count_rate_and_slices(clip: Path, tmp_path: Path, random_dreamer) -> None:
     out = dream_video(clip, tmp_path / "a.mp4", SPEC, dreamer=random_dreamer, seed=1, **FAST)
-    assert len(out.frames) == 10 and out.fps == 10.0
-    assert _stream(tmp_path / "a.mp4")[:3] == (10, Fraction(10), (48, 36))
-    # --fps picks frames by time (5 fps over 1 s: every other frame); --start/--duration dream a slice.
-    half = dream_video(clip, tmp_path / "b.gif", SPEC.replace(fps=5.0), dreamer=random_dreamer, seed=1, **FAST)
-    assert len(half.frames) == 5 and (tmp_path / "b.gif").stat().st_size > 0
-    part = SPEC.replace(start=0.3, duration=0.4)
+    assert len(out.frames) == 8 and out.fps == 8.0
+    assert _stream(tmp_path / "a.mp4") == (8, Fraction(8), (48, 36), None)  # a silent input gives a silent output
+    # --fps picks frames by time (4 fps over 1 s: every other frame); --start/--duration dream a slice.
+    half = dream_video(clip, tmp_path / "b.gif", SPEC.replace(fps=4.0), dreamer=random_dreamer, seed=1, **FAST)
+    assert len(half.frames) == 4 and (tmp_path / "b.gif").stat().st_size > 0
+    part = SPEC.replace(start=0.25, duration=0.5)
     sliced = dream_video(clip, tmp_path / "c", part, dreamer=random_dreamer, seed=1, **FAST)
     assert len(sliced.frames) == 4 and sliced.output == tmp_path / "c" and (tmp_path / "c" / STATE).is_file()
 
@@ -83,7 +83,7 @@ def test_resume_gives_the_same_frames_and_other_settings_are_refused(clip: Path,
     resumed = dream_video(
         clip, tmp_path / "part", SPEC, dreamer=random_dreamer, on_event=lambda ev: dreamed.append(ev.index), **FAST
     )
-    assert dreamed == list(range(4, 10))
+    assert dreamed == list(range(4, 8))
     assert [p.read_bytes() for p in resumed.frames] == [p.read_bytes() for p in full.frames]
     with pytest.raises(DreamerError, match=r"other settings \(blend\)"):
         dream_video(clip, tmp_path / "part", SPEC.replace(blend=0.3), dreamer=random_dreamer, **FAST)
@@ -104,15 +104,9 @@ def _with_sound(video: Path | None, out: Path) -> Path:
 def test_the_input_sound_is_kept_in_the_slice(clip: Path, tmp_path: Path, random_dreamer) -> None:
     loud = _with_sound(clip, tmp_path / "loud.mp4")
     assert probe(loud).audio
-    dream_video(loud, tmp_path / "all.mp4", SPEC, dreamer=random_dreamer, seed=1, **FAST)
-    n, _, _, seconds = _stream(tmp_path / "all.mp4")
-    assert n == 10 and seconds is not None and abs(seconds - 1.0) < 0.1
-    dream_video(loud, tmp_path / "cut.mp4", SPEC.replace(start=0.2, duration=0.5), dreamer=random_dreamer, **FAST)
+    dream_video(loud, tmp_path / "cut.mp4", SPEC.replace(start=0.25, duration=0.5), dreamer=random_dreamer, **FAST)
     n, _, _, seconds = _stream(tmp_path / "cut.mp4")
-    assert n == 5 and seconds is not None and abs(seconds - 0.5) < 0.1
-    # A silent input gives a silent output.
-    dream_video(clip, tmp_path / "quiet.mp4", SPEC, dreamer=random_dreamer, seed=1, **FAST)
-    assert _stream(tmp_path / "quiet.mp4")[3] is None
+    assert n == 4 and seconds is not None and abs(seconds - 0.5) < 0.1
 
 
 def test_the_flow_follows_a_known_pan_and_marks_the_moving_object() -> None:
@@ -208,14 +202,14 @@ def test_bad_inputs_are_one_line_and_leave_nothing(clip: Path, tmp_path: Path, m
 
 
 def test_a_stream_corrupt_midway_keeps_the_frames_before_it(clip: Path, tmp_path: Path, random_dreamer) -> None:
+    with av.open(str(clip)) as box:  # where the 6th frame's data lies in the file
+        middle = [p.pos for p in box.demux(video=0) if p.size][5]
     data = bytearray(clip.read_bytes())
-    mdat = data.find(b"mdat")
-    middle = mdat + (len(data) - mdat) // 2
     data[middle : middle + 600] = np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8).tobytes()
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(bytes(data))
     result = dream_video(broken, tmp_path / "b.mp4", SPEC, dreamer=random_dreamer, seed=1, **FAST)
-    assert result.stopped and "corrupt after" in result.stopped and 0 < len(result.frames) < 10
+    assert result.stopped and "corrupt after" in result.stopped and 0 < len(result.frames) < 8
     assert f"after {len(result.frames)} good frames" in result.stopped
     assert _stream(tmp_path / "b.mp4")[0] == len(result.frames)
 
@@ -225,7 +219,7 @@ def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, random_dre
     args = ["video", str(clip), "-o", str(tmp_path / "v.gif"), "--seed", "2", "--octaves", "1", "--steps", "1"]
     result = CliRunner().invoke(cli, [*args, "--max-side", "48", "--frame-steps", "1", "--duration", "0.5"])
     assert result.exit_code == 0, result.output
-    assert "wrote" in result.output and "5 frames at 10 fps" in result.output
+    assert "wrote" in result.output and "4 frames at 8 fps" in result.output
     state = json.loads((tmp_path / "v_frames" / STATE).read_text())
     assert state["video"]["frame_steps"] == 1 and state["config"]["seed"] == 2
 
