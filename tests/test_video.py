@@ -201,7 +201,7 @@ def test_bad_inputs_are_one_line_and_leave_nothing(clip: Path, tmp_path: Path, m
     assert "--max-side" in line and _leftovers(out) == []
 
 
-def test_a_stream_corrupt_midway_keeps_the_frames_before_it(clip: Path, tmp_path: Path, random_dreamer) -> None:
+def test_a_stream_corrupt_midway_keeps_the_frames_before_it(clip: Path, tmp_path: Path, random_dreamer, monkeypatch):
     with av.open(str(clip)) as box:  # where the 6th frame's data lies in the file
         middle = [p.pos for p in box.demux(video=0) if p.size][5]
     data = bytearray(clip.read_bytes())
@@ -212,6 +212,12 @@ def test_a_stream_corrupt_midway_keeps_the_frames_before_it(clip: Path, tmp_path
     assert result.stopped and "corrupt after" in result.stopped and 0 < len(result.frames) < 8
     assert f"after {len(result.frames)} good frames" in result.stopped
     assert _stream(tmp_path / "b.mp4")[0] == len(result.frames)
+    # The command: exit 1 with one line that says where it stopped and what was written.
+    monkeypatch.setattr(video_run, "Dreamer", lambda device: random_dreamer)
+    args = ["video", str(broken), "-o", str(tmp_path / "c.gif"), "--seed", "1", "--octaves", "1", "--steps", "1", "-q"]
+    line = _one_line_error(CliRunner().invoke(cli, [*args, "--max-side", "48", "--frame-steps", "1"]))
+    assert f"after {len(result.frames)} good frames" in line and f"with the {len(result.frames)} frames" in line
+    assert (tmp_path / "c.gif").is_file()
 
 
 def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, random_dreamer, monkeypatch) -> None:

@@ -152,6 +152,12 @@ def read_frames(
             yield last
 
 
+def rgb_array(path: Path) -> np.ndarray:
+    """A frame file as (H, W, 3) uint8 RGB, closing the file."""
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"))
+
+
 def _scaled(frame: Any, size: tuple[int, int]) -> np.ndarray:
     """A decoded frame as RGB uint8 at ``size`` (Lanczos when it shrinks, like a still's work size)."""
     im = frame.to_image()
@@ -174,13 +180,13 @@ def _encode(av: Any, frames: list[Path], out: Path, fps: float, audio: tuple[Pat
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(out), "w", format="mp4") as box:
         video = box.add_stream("libx264", rate=rate)
-        video.width, video.height = Image.open(frames[0]).size
+        video.height, video.width = rgb_array(frames[0]).shape[:2]
         video.pix_fmt = "yuv420p"
         video.options = {"crf": "18", "preset": "medium"}
         sound = _audio_packets(box, audio, len(frames) / fps) if audio else iter(())
         pending = next(sound, None)
         for index, p in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.asarray(Image.open(p).convert("RGB")), format="rgb24")
+            frame = av.VideoFrame.from_ndarray(rgb_array(p), format="rgb24")
             for packet in video.encode(frame):
                 box.mux(packet)
             while pending is not None and pending[0] <= (index + 1) / fps:  # interleave the sound as it plays

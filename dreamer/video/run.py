@@ -30,7 +30,7 @@ from dreamer.outputs.images import atomic_write, save_image, to_pil
 from dreamer.spec.config import DreamConfig
 from dreamer.video import flow as fl
 from dreamer.video.frames import check_folder, check_output, check_state, read_state, write_state
-from dreamer.video.io import CorruptStream, probe, read_frames, require, write_mp4
+from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
 from dreamer.video.spec import VIDEO_CONFIG, VideoSpec
 
 
@@ -152,7 +152,7 @@ def dream_video(
     try:
         for index, cur_in in enumerate(read_frames(source, size, start=spec.start, duration=spec.duration, fps=fps)):
             if index < len(done):  # finished in an earlier run: only what the next frame needs
-                prev_out = np.asarray(Image.open(done[index]).convert("RGB")) if index + 1 == len(done) else None
+                prev_out = rgb_array(done[index]) if index + 1 == len(done) else None
             else:
                 t0 = time.perf_counter()
                 first = index == 0 or spec.mode == "frames"
@@ -170,7 +170,7 @@ def dream_video(
                     eta = (total - index - 1) / rate if total is not None else None
                     on_event(FrameDone(index, total, time.perf_counter() - t0, flow_seconds, rate, eta))
             if index == 0:
-                first_out = prev_out if prev_out is not None else np.asarray(Image.open(done[0]).convert("RGB"))
+                first_out = prev_out if prev_out is not None else rgb_array(done[0])
                 reference = rms(_float(first_out) - _float(cur_in))
             frames.append(folder / FRAME_NAME.format(index))
             prev_in = cur_in
