@@ -26,12 +26,13 @@ import numpy as np
 import torch
 
 from dreamer.animate.zoom import frame_seed
-from dreamer.engine.engine import Dreamer
+from dreamer.engine.engine import Engine
+from dreamer.engine.inputs import objective_for
 from dreamer.nets.hooks import LayerHooks
 from dreamer.samples import sample_path
 from dreamer.video import flow as fl
 from dreamer.video.run import _float, carry, dream_frame, rms
-from dreamer.video.spec import VIDEO_CONFIG, VideoSpec
+from dreamer.video.spec import VIDEO_SPEC, VideoSpec
 from dreamer.video.synth import motion_frames
 
 VARIANTS = {
@@ -78,22 +79,23 @@ def main() -> None:
         scale=args.side / 320,
         object_speed=(5.0, 0.0),
     )
-    config = VIDEO_CONFIG.replace(max_side=args.side, seed=args.seed)
-    dreamer = Dreamer("cpu")
-    model, objective, _ = dreamer.objective(config)
+    config = VIDEO_SPEC.replace(max_side=args.side, seed=args.seed)
+    engine = Engine(device="cpu")
+    model = engine.model(config.model, config.weights)
+    objective = objective_for(engine.resolved(config), model)
     outs: dict[str, list[np.ndarray]] = {v: [] for v in VARIANTS}
     seconds: dict[str, list[float]] = {v: [] for v in VARIANTS}
     flow_seconds: list[float] = []
     reference: dict[str, float] = {}
-    dream_frame(dreamer, _float(clip[0][:64, :64]), config.replace(octaves=1, steps=1))  # warm up
+    dream_frame(engine, _float(clip[0][:64, :64]), config.replace(octaves=1, steps=1))  # warm up
     for i, cur in enumerate(clip):
         for name, spec in VARIANTS.items():
             t0 = time.perf_counter()
             first = i == 0 or spec.mode == "frames"
             start = _float(cur) if i == 0 else carry(clip[i - 1], outs[name][-1], cur, spec, reference[name])[0]
             t1 = time.perf_counter()
-            frame_config = (config if first else spec.frame_config(config)).replace(seed=frame_seed(args.seed, i))
-            outs[name].append(dream_frame(dreamer, start, frame_config))
+            frame_config = (config if first else spec.frame_spec(config)).replace(seed=frame_seed(args.seed, i))
+            outs[name].append(dream_frame(engine, start, frame_config))
             seconds[name].append(time.perf_counter() - t0)
             if name == "flow" and i > 0:
                 flow_seconds.append(t1 - t0)

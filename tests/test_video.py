@@ -20,15 +20,16 @@ pytest.importorskip("cv2")
 from dreamer.cli import cli  # noqa: E402
 from dreamer.errors import DreamerError  # noqa: E402
 from dreamer.samples import sample_path  # noqa: E402
+from dreamer.spec.schema import Kind  # noqa: E402
 from dreamer.video import flow as fl  # noqa: E402
 from dreamer.video import run as video_run  # noqa: E402
 from dreamer.video.frames import STATE  # noqa: E402
 from dreamer.video.io import probe  # noqa: E402
 from dreamer.video.run import carry, dream_video, rms  # noqa: E402
-from dreamer.video.spec import VideoSpec  # noqa: E402
+from dreamer.video.spec import VIDEO_SPEC, VideoSpec  # noqa: E402
 from dreamer.video.synth import motion_clip, motion_frames  # noqa: E402
 
-FAST = {"octaves": 1, "steps": 2, "jitter": 8, "max_side": 48}
+FAST = VIDEO_SPEC.replace(octaves=1, steps=2, jitter=8, max_side=48)
 SPEC = VideoSpec(frame_octaves=1, frame_steps=1)
 
 
@@ -56,39 +57,39 @@ def _leftovers(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 
 
-def test_frame_count_rate_and_slices(clip: Path, tmp_path: Path, random_dreamer) -> None:
-    out = dream_video(clip, tmp_path / "a.mp4", SPEC, dreamer=random_dreamer, seed=1, **FAST)
+def test_frame_count_rate_and_slices(clip: Path, tmp_path: Path, random_engine) -> None:
+    out = dream_video(clip, tmp_path / "a.mp4", SPEC, FAST.replace(seed=1), engine=random_engine)
     assert len(out.frames) == 8 and out.fps == 8.0
     assert _stream(tmp_path / "a.mp4") == (8, Fraction(8), (48, 36), None)  # a silent input gives a silent output
     # --fps picks frames by time (4 fps over 1 s: every other frame); --start/--duration dream a slice.
-    half = dream_video(clip, tmp_path / "b.gif", SPEC.replace(fps=4.0), dreamer=random_dreamer, seed=1, **FAST)
+    half = dream_video(clip, tmp_path / "b.gif", SPEC.replace(fps=4.0), FAST.replace(seed=1), engine=random_engine)
     assert len(half.frames) == 4 and (tmp_path / "b.gif").stat().st_size > 0
     part = SPEC.replace(start=0.25, duration=0.5)
-    sliced = dream_video(clip, tmp_path / "c", part, dreamer=random_dreamer, seed=1, **FAST)
+    sliced = dream_video(clip, tmp_path / "c", part, FAST.replace(seed=1), engine=random_engine)
     assert len(sliced.frames) == 4 and sliced.output == tmp_path / "c" and (tmp_path / "c" / STATE).is_file()
 
 
-def test_resume_gives_the_same_frames_and_other_settings_are_refused(clip: Path, tmp_path: Path, random_dreamer):
-    full = dream_video(clip, tmp_path / "full", SPEC, dreamer=random_dreamer, seed=3, **FAST)
+def test_resume_gives_the_same_frames_and_other_settings_are_refused(clip: Path, tmp_path: Path, random_engine):
+    full = dream_video(clip, tmp_path / "full", SPEC, FAST.replace(seed=3), engine=random_engine)
 
     def stop_after_3(ev: video_run.FrameDone) -> None:
         if ev.index == 3:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        dream_video(clip, tmp_path / "part", SPEC, dreamer=random_dreamer, seed=3, on_event=stop_after_3, **FAST)
+        dream_video(clip, tmp_path / "part", SPEC, FAST.replace(seed=3), engine=random_engine, on_event=stop_after_3)
     assert len(list((tmp_path / "part").glob("frame_*.png"))) == 4
     dreamed: list[int] = []
     # No seed given: the resume takes the recorded one.
     resumed = dream_video(
-        clip, tmp_path / "part", SPEC, dreamer=random_dreamer, on_event=lambda ev: dreamed.append(ev.index), **FAST
+        clip, tmp_path / "part", SPEC, FAST, engine=random_engine, on_event=lambda ev: dreamed.append(ev.index)
     )
     assert dreamed == list(range(4, 8))
     assert [p.read_bytes() for p in resumed.frames] == [p.read_bytes() for p in full.frames]
     with pytest.raises(DreamerError, match=r"other settings \(blend\)"):
-        dream_video(clip, tmp_path / "part", SPEC.replace(blend=0.3), dreamer=random_dreamer, **FAST)
+        dream_video(clip, tmp_path / "part", SPEC.replace(blend=0.3), FAST, engine=random_engine)
     with pytest.raises(DreamerError, match="steps"):
-        dream_video(clip, tmp_path / "part", SPEC, dreamer=random_dreamer, **{**FAST, "steps": 3})
+        dream_video(clip, tmp_path / "part", SPEC, FAST.replace(steps=3), engine=random_engine)
 
 
 def _with_sound(video: Path | None, out: Path) -> Path:
@@ -101,10 +102,10 @@ def _with_sound(video: Path | None, out: Path) -> Path:
     return out
 
 
-def test_the_input_sound_is_kept_in_the_slice(clip: Path, tmp_path: Path, random_dreamer) -> None:
+def test_the_input_sound_is_kept_in_the_slice(clip: Path, tmp_path: Path, random_engine) -> None:
     loud = _with_sound(clip, tmp_path / "loud.mp4")
     assert probe(loud).audio
-    dream_video(loud, tmp_path / "cut.mp4", SPEC.replace(start=0.25, duration=0.5), dreamer=random_dreamer, **FAST)
+    dream_video(loud, tmp_path / "cut.mp4", SPEC.replace(start=0.25, duration=0.5), FAST, engine=random_engine)
     n, _, _, seconds = _stream(tmp_path / "cut.mp4")
     assert n == 4 and seconds is not None and abs(seconds - 0.5) < 0.1
 
@@ -146,14 +147,13 @@ def test_carried_detail_does_not_pile_up_on_a_still_scene() -> None:
 
 def test_spec_declares_every_knob_and_rejects_bad_values() -> None:
     for field in dataclasses.fields(VideoSpec):
-        assert field.metadata["help"] and field.metadata["default"] == field.default, field.name
-        assert field.metadata["kind"] in ("look", "io")
+        assert field.metadata["knob"].help and field.metadata["knob"].kind == Kind.LOOK, field.name
     for bad, words in [
-        ({"blend": 1.5}, "--blend must be between"),
-        ({"mode": "warp"}, "--mode must be one of"),
-        ({"fps": 0.0}, "--fps must be positive"),
-        ({"frame_steps": -1}, "--frame-steps must be at least"),
-        ({"start": float("nan")}, "--start must be a finite"),
+        ({"blend": 1.5}, "blend must be at most 1"),
+        ({"mode": "warp"}, "mode must be one of"),
+        ({"fps": 0.0}, "fps must be greater than 0"),
+        ({"frame_steps": -1}, "frame_steps must be at least"),
+        ({"start": float("nan")}, "start must be a finite"),
     ]:
         with pytest.raises(DreamerError, match=words):
             VideoSpec(**bad)
@@ -189,7 +189,7 @@ def test_bad_inputs_are_one_line_and_leave_nothing(clip: Path, tmp_path: Path, m
         ([str(clip), "-o", str(clip)], "is the input video"),
         ([str(clip), "-o", str(out / "a.mp4"), "--frames-dir", str(tmp_path / "afile")], "is a file"),
         ([str(clip), "-o", str(out / "a.mp4"), "--start", "5"], "past the end"),
-        ([str(clip), "-o", str(out / "a.mp4"), "--blend", "2"], "--blend must be between"),
+        ([str(clip), "-o", str(out / "a.mp4"), "--blend", "2"], "--blend must be at most 1"),
     ]
     for args, words in cases:
         line = _one_line_error(runner.invoke(cli, ["video", *args, "-q"]))
@@ -201,33 +201,31 @@ def test_bad_inputs_are_one_line_and_leave_nothing(clip: Path, tmp_path: Path, m
     assert "--max-side" in line and _leftovers(out) == []
 
 
-def test_a_stream_corrupt_midway_keeps_the_frames_before_it(clip: Path, tmp_path: Path, random_dreamer, monkeypatch):
+def test_a_stream_corrupt_midway_keeps_what_came_before(clip: Path, tmp_path: Path, random_engine, use_random_model):
     with av.open(str(clip)) as box:  # where the 6th frame's data lies in the file
         middle = [p.pos for p in box.demux(video=0) if p.size][5]
     data = bytearray(clip.read_bytes())
     data[middle : middle + 600] = np.random.default_rng(1).integers(0, 256, 600, dtype=np.uint8).tobytes()
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(bytes(data))
-    result = dream_video(broken, tmp_path / "b.mp4", SPEC, dreamer=random_dreamer, seed=1, **FAST)
+    result = dream_video(broken, tmp_path / "b.mp4", SPEC, FAST.replace(seed=1), engine=random_engine)
     assert result.stopped and "corrupt after" in result.stopped and 0 < len(result.frames) < 8
     assert f"after {len(result.frames)} good frames" in result.stopped
     assert _stream(tmp_path / "b.mp4")[0] == len(result.frames)
     # The command: exit 1 with one line that says where it stopped and what was written.
-    monkeypatch.setattr(video_run, "Dreamer", lambda device: random_dreamer)
     args = ["video", str(broken), "-o", str(tmp_path / "c.gif"), "--seed", "1", "--octaves", "1", "--steps", "1", "-q"]
     line = _one_line_error(CliRunner().invoke(cli, [*args, "--max-side", "48", "--frame-steps", "1"]))
     assert f"after {len(result.frames)} good frames" in line and f"with the {len(result.frames)} frames" in line
     assert (tmp_path / "c.gif").is_file()
 
 
-def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, random_dreamer, monkeypatch) -> None:
-    monkeypatch.setattr(video_run, "Dreamer", lambda device: random_dreamer)
+def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, use_random_model) -> None:
     args = ["video", str(clip), "-o", str(tmp_path / "v.gif"), "--seed", "2", "--octaves", "1", "--steps", "1"]
     result = CliRunner().invoke(cli, [*args, "--max-side", "48", "--frame-steps", "1", "--duration", "0.5"])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "4 frames at 8 fps" in result.output
     state = json.loads((tmp_path / "v_frames" / STATE).read_text())
-    assert state["video"]["frame_steps"] == 1 and state["config"]["seed"] == 2
+    assert state["video"]["frame_steps"] == 1 and state["spec"]["seed"] == 2
 
 
 def test_without_the_extra_the_command_says_how_to_install_it(clip: Path, tmp_path: Path, monkeypatch) -> None:

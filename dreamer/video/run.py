@@ -23,15 +23,22 @@ import torch
 from PIL import Image
 
 from dreamer import __version__
-from dreamer.animate.zoom import FRAME_NAME, assemble, finished_frames, frame_seed, frame_size
-from dreamer.engine.engine import Dreamer
+from dreamer.animate.zoom import FRAME_NAME, finished_frames, frame_seed, frame_size
+from dreamer.core.blend import finish
+from dreamer.core.tensors import to_pil
+from dreamer.engine.engine import Engine
+from dreamer.engine.events import CancelToken
+from dreamer.engine.inputs import load_mask
 from dreamer.errors import DreamerError
-from dreamer.outputs.images import atomic_write, save_image, to_pil
-from dreamer.spec.config import DreamConfig
+from dreamer.outputs.animation import assemble
+from dreamer.outputs.images import atomic_write, save_image
+from dreamer.outputs.metadata import document
+from dreamer.spec.schema import Kind, to_dict
+from dreamer.spec.specs import DreamSpec
 from dreamer.video import flow as fl
 from dreamer.video.frames import check_folder, check_output, check_state, read_state, write_state
 from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
-from dreamer.video.spec import VIDEO_CONFIG, VideoSpec
+from dreamer.video.spec import VIDEO_SPEC, VideoSpec
 
 
 @dataclass(frozen=True)
@@ -60,10 +67,22 @@ class VideoResult:
 OnEvent = Callable[[FrameDone], None]
 
 
-def dream_frame(dreamer: Dreamer, start: np.ndarray, config: DreamConfig) -> np.ndarray:
-    """The one call into the render engine: (H, W, 3) float [0, 1] -> dreamed (H, W, 3) uint8."""
+def dream_frame(
+    engine: Engine,
+    start: np.ndarray,
+    spec: DreamSpec,
+    mask: torch.Tensor | None = None,
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """The one call into the engine: (H, W, 3) float [0, 1] -> dreamed (H, W, 3) uint8.
+
+    Keep-colours, strength and the mask apply against the frame the dream started from, as the zoom does.
+    """
     x = torch.from_numpy(np.ascontiguousarray(start, dtype=np.float32)).permute(2, 0, 1)[None]
-    return np.asarray(to_pil(dreamer.dream_tensor(x, config, progress=False)))
+    dreamed = engine.dream_tensor(x, spec, cancel=cancel).cpu()
+    if spec.keep_colors or spec.strength < 1.0 or mask is not None:
+        dreamed = finish(dreamed, x, keep_colors=spec.keep_colors, strength=spec.strength, mask=mask)
+    return np.asarray(to_pil(dreamed))
 
 
 def _float(image: np.ndarray) -> np.ndarray:
@@ -97,72 +116,79 @@ def carry(
     return np.clip(cur + detail, 0.0, 1.0), float(occluded.mean())
 
 
-def _settings(spec: VideoSpec, config: DreamConfig, source: Path, size: tuple[int, int], fps: float) -> dict[str, Any]:
+def _settings(video: VideoSpec, spec: DreamSpec, source: Path, size: tuple[int, int], fps: float) -> dict[str, Any]:
     """What the frames in a folder depend on: a resume must use the same (the duration may change)."""
-    video = {k: v for k, v in spec.to_dict().items() if k != "duration"}
-    return {"config": config.to_dict(), "video": video, "source": source.name, "size": list(size), "fps": fps}
+    knobs = {k: v for k, v in to_dict(video).items() if k != "duration"}
+    looks = to_dict(spec, (Kind.LOOK, Kind.FILE))
+    return {"spec": looks, "video": knobs, "source": source.name, "size": list(size), "fps": fps}
 
 
 def dream_video(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
-    spec: VideoSpec | None = None,
-    config: DreamConfig | None = None,
+    video: VideoSpec | None = None,
+    spec: DreamSpec | None = None,
     *,
-    dreamer: Dreamer | None = None,
+    engine: Engine | None = None,
     frames_dir: str | os.PathLike[str] | None = None,
     on_event: OnEvent | None = None,
-    **options: Any,
+    cancel: CancelToken | None = None,
 ) -> VideoResult:
     """Dream ``source`` into ``output`` (.mp4 with the input's sound, .gif, or a folder of frames).
 
     Frames go to ``frames_dir`` (default: the folder ``output`` names, else OUTPUT_frames/) as they finish,
     with the settings in ``video.json``; the same call after an interruption continues there, and other
-    settings are refused. Dream knobs as a DreamConfig or keywords (default ``VIDEO_CONFIG``).
+    settings are refused. ``spec`` is the first frame's dream (default ``VIDEO_SPEC``); pass ``engine``
+    to reuse loaded models.
     """
     require()
-    spec = spec or VideoSpec()
-    config = (config or VIDEO_CONFIG).replace(**options)
+    video = video or VideoSpec()
+    spec = spec or VIDEO_SPEC
     source, output = Path(source), Path(output)
     kind = check_output(output, source)
     default = output if kind == "frames" else output.with_name(f"{output.stem}_frames")
     folder = Path(frames_dir) if frames_dir else default
     check_folder(folder)
     info = probe(source)
-    if info.duration is not None and spec.start >= info.duration:
-        raise DreamerError(f"--start {spec.start:g} s is past the end of {source} ({info.duration:.2f} s)")
-    size, fps = frame_size(info.size, config.max_side), spec.fps or info.fps
+    if info.duration is not None and video.start >= info.duration:
+        raise DreamerError(f"--start {video.start:g} s is past the end of {source} ({info.duration:.2f} s)")
+    size, fps = frame_size(info.size, spec.max_side), video.fps or info.fps
     state = read_state(folder) if folder.is_dir() else None
     done = finished_frames(folder) if folder.is_dir() else []
     if state is None and done:
         raise DreamerError(f"{folder}: holds frames but no video.json; use an empty frames folder")
-    if config.seed is None:  # a resume without a seed takes the recorded one
-        recorded = (state or {}).get("config", {}).get("seed")
-        config = config.replace(seed=recorded if isinstance(recorded, int) else secrets.randbits(63))
-    settings = _settings(spec, config, source, size, fps)
+    if spec.seed is None:  # a resume without a seed takes the recorded one
+        recorded = (state or {}).get("spec", {}).get("seed")
+        spec = spec.replace(seed=recorded if isinstance(recorded, int) else secrets.randbits(63))
+    settings = _settings(video, spec, source, size, fps)
     if state is not None:
         check_state(folder, state, settings)
-    seed = int(config.seed)
-    length = (info.duration or 0.0) - spec.start
-    total = math.ceil(min(spec.duration or length, length) * fps - 1e-6) if info.duration else None
+    seed = int(spec.seed)
+    engine = engine or Engine()
+    env = {"device": str(engine.device), "precision": engine.precision}
+    mask = load_mask(spec.mask, (size[1], size[0])) if spec.mask else None
+    length = (info.duration or 0.0) - video.start
+    total = math.ceil(min(video.duration or length, length) * fps - 1e-6) if info.duration else None
     frames: list[Path] = []
     stopped, dreamed, started = None, 0, time.perf_counter()
     prev_in = prev_out = None
     reference = 0.0
     try:
-        for index, cur_in in enumerate(read_frames(source, size, start=spec.start, duration=spec.duration, fps=fps)):
+        for index, cur_in in enumerate(read_frames(source, size, start=video.start, duration=video.duration, fps=fps)):
             if index < len(done):  # finished in an earlier run: only what the next frame needs
                 prev_out = rgb_array(done[index]) if index + 1 == len(done) else None
             else:
                 t0 = time.perf_counter()
-                first = index == 0 or spec.mode == "frames"
-                start_image = _float(cur_in) if index == 0 else carry(prev_in, prev_out, cur_in, spec, reference)[0]
+                first = index == 0 or video.mode == "frames"
+                start_image = _float(cur_in) if index == 0 else carry(prev_in, prev_out, cur_in, video, reference)[0]
                 flow_seconds = time.perf_counter() - t0
-                dream_config = (config if first else spec.frame_config(config)).replace(seed=frame_seed(seed, index))
-                prev_out = dream_frame(dreamer or (dreamer := Dreamer(config.device)), start_image, dream_config)
+                frame_spec = (spec if first else video.frame_spec(spec)).replace(seed=frame_seed(seed, index))
+                prev_out = dream_frame(engine, start_image, frame_spec, mask, cancel)
                 if not frames and state is None:
                     write_state(folder, {**settings, "dreamer_version": __version__})
-                meta = {**settings["config"], **settings["video"], "source": source.name, "frame": index}
+                # Each frame carries its settings, so `dreamer info` and `--replay` read it like a still's.
+                about = {"video": settings["video"], "source": source.name, "frame": index}
+                meta = document("frame", settings["spec"], env, **about)
                 save_image(Image.fromarray(prev_out), folder / FRAME_NAME.format(index), metadata=meta)
                 dreamed += 1
                 if on_event is not None:
@@ -179,10 +205,10 @@ def dream_video(
             raise
         stopped = str(exc)
     if not frames:
-        where = f" from --start {spec.start:g} s" if spec.start else ""
+        where = f" from --start {video.start:g} s" if video.start else ""
         raise DreamerError(f"{source}: has no frames{where}")
     if kind == "mp4":
-        audio = (source, spec.start, spec.duration) if info.audio else None
+        audio = (source, video.start, video.duration) if info.audio else None
         try:
             atomic_write(output, lambda tmp: write_mp4(frames, tmp, fps, audio))
         except OSError as exc:
