@@ -19,6 +19,7 @@ pytest.importorskip("cv2")
 
 from dreamer.cli import cli  # noqa: E402
 from dreamer.errors import DreamerError  # noqa: E402
+from dreamer.outputs.metadata import read_metadata  # noqa: E402
 from dreamer.samples import sample_path  # noqa: E402
 from dreamer.spec.schema import Kind  # noqa: E402
 from dreamer.video import flow as fl  # noqa: E402
@@ -58,8 +59,16 @@ def _leftovers(folder: Path) -> list[str]:
 
 
 def test_frame_count_rate_and_slices(clip: Path, tmp_path: Path, random_engine) -> None:
-    out = dream_video(clip, tmp_path / "a.mp4", SPEC, FAST.replace(seed=1), engine=random_engine)
+    events: list[video_run.FrameDone] = []
+    fast = FAST.replace(seed=1)
+    out = dream_video(clip, tmp_path / "a.mp4", SPEC, fast, engine=random_engine, on_event=events.append)
     assert len(out.frames) == 8 and out.fps == 8.0
+    # Progress: frames done of the total, frames per second and the time left, which ends at 0.
+    assert [e.index for e in events] == list(range(8)) and {e.total for e in events} == {8}
+    assert all(e.fps > 0 and 0 <= e.flow_seconds <= e.seconds for e in events) and events[-1].eta == 0
+    # Each frame carries its settings like a still, for `dreamer info` and --replay.
+    meta = read_metadata(out.frames[3])
+    assert meta["kind"] == "frame" and meta["frame"] == 3 and meta["video"]["blend"] == SPEC.blend
     assert _stream(tmp_path / "a.mp4") == (8, Fraction(8), (48, 36), None)  # a silent input gives a silent output
     # --fps picks frames by time (4 fps over 1 s: every other frame); --start/--duration dream a slice.
     half = dream_video(clip, tmp_path / "b.gif", SPEC.replace(fps=4.0), FAST.replace(seed=1), engine=random_engine)
@@ -226,6 +235,11 @@ def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, use_random
     assert "wrote" in result.output and "4 frames at 8 fps" in result.output
     state = json.loads((tmp_path / "v_frames" / STATE).read_text())
     assert state["video"]["frame_steps"] == 1 and state["spec"]["seed"] == 2
+    # Every VideoSpec knob is an option showing its help and default.
+    options = {p.name: p for p in cli.commands["video"].params}
+    for field in dataclasses.fields(VideoSpec):
+        help_text = options[field.name].help or ""
+        assert field.metadata["knob"].help in help_text and "[default: " in help_text, field.name
 
 
 def test_without_the_extra_the_command_says_how_to_install_it(clip: Path, tmp_path: Path, monkeypatch) -> None:
