@@ -101,12 +101,12 @@ def test_resume_gives_the_same_frames_and_other_settings_are_refused(clip: Path,
         dream_video(clip, tmp_path / "part", SPEC, FAST.replace(steps=3), engine=random_engine)
 
 
-def _with_sound(video: Path | None, out: Path) -> Path:
-    """``video`` with a 1 s 440 Hz tone as AAC (or the tone alone), made by imageio-ffmpeg's ffmpeg."""
+def _with_sound(video: Path | None, out: Path, codec: str = "aac") -> Path:
+    """``video`` with a 1 s 440 Hz tone (or the tone alone), made by imageio-ffmpeg's ffmpeg."""
     import imageio_ffmpeg
 
     cmd = [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", *(["-i", str(video)] if video else []), "-f", "lavfi"]
-    cmd += ["-i", "sine=frequency=440:duration=1", *(["-c:v", "copy"] if video else []), "-c:a", "aac"]
+    cmd += ["-i", "sine=frequency=440:duration=1", *(["-c:v", "copy"] if video else []), "-c:a", codec]
     subprocess.run([*cmd, "-shortest", str(out)], check=True, timeout=60)
     return out
 
@@ -117,6 +117,12 @@ def test_the_input_sound_is_kept_in_the_slice(clip: Path, tmp_path: Path, random
     dream_video(loud, tmp_path / "cut.mp4", SPEC.replace(start=0.25, duration=0.5), FAST, engine=random_engine)
     n, _, _, seconds = _stream(tmp_path / "cut.mp4")
     assert n == 4 and seconds is not None and abs(seconds - 0.5) < 0.1
+    # Sound an MP4 cannot hold as it is (PCM from a .mkv) is re-encoded as AAC.
+    pcm = _with_sound(clip, tmp_path / "pcm.mkv", codec="pcm_s16le")
+    dream_video(pcm, tmp_path / "pcm.mp4", SPEC.replace(duration=0.5), FAST, engine=random_engine)
+    with av.open(str(tmp_path / "pcm.mp4")) as box:
+        assert box.streams.audio[0].codec_context.name == "aac"
+    assert abs(_stream(tmp_path / "pcm.mp4")[3] - 0.5) < 0.1
 
 
 def test_the_flow_follows_a_known_pan_and_marks_the_moving_object() -> None:
