@@ -47,6 +47,8 @@ _EXPORTS = {
     "render_zoom": "dreamer.animate.zoom",
     "assemble": "dreamer.outputs.animation",
     "gallery": "dreamer.runners.gallery",
+    "lesson": "dreamer.lecture.lesson",
+    "sweep": "dreamer.lecture.lesson",
 }
 
 __all__ = ["__version__", *_EXPORTS]
