@@ -34,6 +34,13 @@ SWEEP_DEFAULTS = DreamConfig(max_side=512)
 @click.option("--vis-steps", default=192, show_default=True, type=click.IntRange(1), help="Visualisation steps.")
 @click.option("--seed", type=int, help="Random seed for the dreams and visualisations. [default: random, recorded]")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
+@click.option(
+    "--precision",
+    type=click.Choice(["auto", "fp32", "bf16", "fp16"]),
+    default="auto",
+    show_default=True,
+    help="Network dtype; auto = bf16 on CPUs with native bf16, else fp32.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 def lesson(
     photo: Path,
@@ -46,6 +53,7 @@ def lesson(
     vis_steps: int,
     seed: int | None,
     device: str,
+    precision: str,
     quiet: bool,
 ) -> None:
     """A page that tells how a CNN works, every figure drawn by the real network on PHOTO."""
@@ -73,6 +81,7 @@ def lesson(
             seed=seed,
             vis=VIS.replace(size=vis_size, steps=vis_steps),
             device=device,
+            precision=precision,
             on_section=on_section,
         )
     if not quiet:

@@ -48,6 +48,7 @@ def lesson(
     sweep_side: int = 320,
     dreamer: Dreamer | None = None,
     device: str = "auto",
+    precision: str = "auto",
     on_section: SectionCallback | None = None,
 ) -> Path:
     """Write the lesson for ``photo`` into folder ``out`` (``out/index.html`` and its figures); returns the page."""
@@ -59,7 +60,17 @@ def lesson(
     tmp = _make_temp(target)
     try:
         data = _build(
-            loaded.rgb, loaded.path, tmp, dreamer, model, weights, max_side, top, seed, vis, sweep_side, on_section
+            loaded.rgb,
+            loaded.path,
+            tmp,
+            dreamer,
+            (model, weights, precision),
+            max_side,
+            top,
+            seed,
+            vis,
+            sweep_side,
+            on_section,
         )
         (tmp / "index.html").write_text(render(data), encoding="utf-8")
         (tmp / MARKER).write_text(json.dumps({"kind": "lesson", "seed": seed, "dream": data.dream_settings}, indent=1))
@@ -115,8 +126,7 @@ def _build(
     path: Path | None,
     tmp: Path,
     dreamer: Dreamer,
-    model_name: str,
-    weights: str | None,
+    which: tuple[str, str | None, str],
     max_side: int,
     top: int,
     seed: int,
@@ -125,6 +135,7 @@ def _build(
     on_section: SectionCallback | None,
 ) -> PageData:
     started = time.perf_counter()
+    model_name, weights, precision = which
     total = len(SECTION_NAMES)
     done = 0
 
@@ -147,7 +158,7 @@ def _build(
     }
     finished("by hand")
 
-    model = dreamer.model(model_name, weights)
+    model = dreamer.model(model_name, weights, precision)
     parts = figures.anatomy(model)
     kernel_im, kernel_shape = figures.kernels(model, parts.conv)
     kernels_file = save(kernel_im, "kernels.png")
@@ -167,7 +178,7 @@ def _build(
     class_file = save(tree.class_picture.resize((2 * vis.size, 2 * vis.size), Image.Resampling.LANCZOS), "class.png")
     finished("hierarchy")
 
-    base = DreamConfig(model=model_name, weights=weights, seed=seed)
+    base = DreamConfig(model=model_name, weights=weights, seed=seed, precision=precision)
     columns = 4 if len(parts.stages) == 7 else None  # the photo and seven dreams: two rows of four
     swept = deep.sweep(
         dreamer, photo, parts.stages, base.replace(max_side=sweep_side), with_photo=True, columns=columns
