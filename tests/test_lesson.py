@@ -101,7 +101,8 @@ def test_architecture_sizes_are_the_models_real_shapes(random_model: DreamModel,
 def test_page_states_the_real_sizes(page: Path, random_model: DreamModel) -> None:
     photo = Image.open(page.parent / "photo.png")
     html = page.read_text()
-    for s in figures.architecture(random_model, photo, figures.anatomy(random_model).stages):
+    parts = figures.anatomy(random_model)
+    for s in figures.architecture(random_model, photo, [*parts.stages, parts.head]):
         assert f"<td>{s.name}</td><td>{s.channels}</td><td>{s.height} x {s.width}</td>" in html
 
 
@@ -248,3 +249,15 @@ def test_sweep_command_writes_the_strip(cat: Path, tmp_path: Path) -> None:
     assert meta["kind"] == "sweep" and meta["layers"] == ["blocks.2", "blocks.4"] and meta["seed"] == 5
     bad = CliRunner().invoke(cli, [*args[:2], "-l", "blocks.42", "-o", str(tmp_path / "x.png"), "-q"])
     assert bad.exit_code == 1 and "blocks.42" in bad.output and not (tmp_path / "x.png").exists()
+
+
+def test_other_networks_get_an_anatomy_from_their_module_list(cat_image: Image.Image) -> None:
+    from dreamer.nets.registry import get_spec
+
+    spec = get_spec("mobilenet_v2")  # random weights: nothing is downloaded
+    model = DreamModel(spec.architecture(), spec, torch.device("cpu"), precision="fp32")
+    parts = figures.anatomy(model)
+    assert (parts.conv, parts.pre, parts.act) == ("features.0.0", "features.0.1", "features.0.2")
+    assert parts.stages == tuple(f"features.{i}" for i in range(19))
+    stages = figures.architecture(model, cat_image, parts.stages)
+    assert stages[1].channels == 32 and stages[-1].channels == 1280 and stages[-1].height < stages[1].height

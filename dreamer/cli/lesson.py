@@ -30,8 +30,8 @@ SWEEP_DEFAULTS = DreamConfig(max_side=512)
     "--max-side", default=512, show_default=True, type=click.IntRange(64), help="Photo size the network sees."
 )
 @click.option("--top", default=3, show_default=True, type=click.IntRange(1, 8), help="Channels shown per stage.")
-@click.option("--vis-size", default=128, show_default=True, type=click.IntRange(32), help="Visualisation size (px).")
-@click.option("--vis-steps", default=192, show_default=True, type=click.IntRange(1), help="Visualisation steps.")
+@click.option("--vis-size", default=112, show_default=True, type=click.IntRange(32), help="Visualisation size (px).")
+@click.option("--vis-steps", default=128, show_default=True, type=click.IntRange(1), help="Visualisation steps.")
 @click.option("--seed", type=int, help="Random seed for the dreams and visualisations. [default: random, recorded]")
 @click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda, cuda:N or mps.")
 @click.option(

@@ -32,6 +32,7 @@ class Anatomy:
     pre: str
     act: str | None
     stages: tuple[str, ...]
+    head: str | None = None  # a last layer after the stages, before the maps are averaged
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class Stage:
 def anatomy(model: DreamModel) -> Anatomy:
     """The bundled Lite0's anatomy, or one found in another network's module list."""
     if model.name == "lite0":
-        return Anatomy("conv_stem", "bn1", "act1", tuple(f"blocks.{i}" for i in range(7)))
+        return Anatomy("conv_stem", "bn1", "act1", tuple(f"blocks.{i}" for i in range(7)), "conv_head")
     mods = [(n, m) for n, m in model.net.named_modules() if n]
     first = next(i for i, (_, m) in enumerate(mods) if isinstance(m, nn.Conv2d))
     acts = [i for i, (_, m) in enumerate(mods) if isinstance(m, ACTIVATIONS) and i > first]
@@ -115,20 +116,25 @@ def first_layers(model: DreamModel, photo: Image.Image, parts: Anatomy, n: int =
     picked = pre.flatten(1).std(1).topk(min(n, pre.shape[0])).indices.tolist()  # the liveliest channels
     rows = []
 
-    def row(what: str, maps: torch.Tensor, chans: list[int]) -> None:
-        limits = [float(maps[c].abs().max()) for c in chans]
+    def scale(maps: torch.Tensor, chans: list[int]) -> list[float]:
+        # the 99th percentile of |value|: a few extreme pixels should not wash the map out
+        return [float(maps[c].abs().flatten().float().quantile(0.99)) for c in chans]
+
+    def row(what: str, maps: torch.Tensor, chans: list[int], limits: list[float]) -> None:
         ims = [signed_map(maps[c], lim) for c, lim in zip(chans, limits, strict=True)]
         labels = [f"channel {c}" for c in chans]
         rows.append((what, strip(ims, labels, font_size=12), tuple(maps.shape)))
 
-    row(f"after the convolution ({parts.pre})", pre, picked)
+    limits = scale(pre, picked)  # one scale per channel for the conv, its activation and the pooling
+    row(f"after the convolution ({parts.pre})", pre, picked, limits)
     if parts.act:
         act = acts[parts.act]
-        row(f"after the activation ({parts.act})", act, picked)
-        row("max-pooled 2x2 (by us, for comparison)", F.max_pool2d(act[None], 2)[0], picked)
+        row(f"after the activation ({parts.act})", act, picked, limits)
+        row("max-pooled 2x2 (by us, for comparison)", F.max_pool2d(act[None], 2)[0], picked, limits)
     if down:
         d = acts[down]
-        row(f"after the first downsampling stage ({down})", d, d.mean((1, 2)).topk(min(n, d.shape[0])).indices.tolist())
+        chans = d.mean((1, 2)).topk(min(n, d.shape[0])).indices.tolist()
+        row(f"after the first downsampling stage ({down})", d, chans, scale(d, chans))
     return FirstLayers(rows)
 
 

@@ -32,7 +32,7 @@ from dreamer.spec.config import DreamConfig, VisConfig
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")
 MARKER = "lesson.json"  # a folder holding this was made by ``lesson`` and may be replaced by a new one
-VIS = VisConfig(size=128, steps=192, batch=32)
+VIS = VisConfig(size=112, steps=128, batch=32)
 
 
 def lesson(
@@ -45,7 +45,7 @@ def lesson(
     top: int = 3,
     seed: int | None = None,
     vis: VisConfig = VIS,
-    sweep_side: int = 320,
+    sweep_side: int = 288,
     dreamer: Dreamer | None = None,
     device: str = "auto",
     precision: str = "auto",
@@ -168,7 +168,7 @@ def _build(
     first_rows = [(what, save(im, f"first_{i}.png"), shape) for i, (what, im, shape) in enumerate(first.rows)]
     finished("first layers")
 
-    stages = figures.architecture(model, photo, parts.stages)
+    stages = figures.architecture(model, photo, [*parts.stages, *([parts.head] if parts.head else [])])
     diagram_file = save(figures.diagram(stages, len(model.spec.categories) or None), "architecture.png")
     finished("architecture")
 

@@ -93,7 +93,7 @@ def _p(text: str) -> str:
     return f"<p>{escape(text)}</p>"
 
 
-SIGNED = "blue = negative, white = 0, red = positive, each map scaled to its own largest value"
+SIGNED = "blue = negative, white = 0, red = positive; each channel keeps one colour scale from row to row"
 SECTIONS = (
     ("by-hand", "1. Convolution by hand"),
     ("kernels", "2. The network's own kernels"),
@@ -180,7 +180,8 @@ def render(d: PageData) -> str:
         '<table class="data"><tr><th>stage</th><th>channels</th><th>map (h x w)</th><th>numbers</th></tr>'
         f"{table}</table>",
         _p(
-            f"After the last stage the maps are averaged into one number per channel and mapped to {d.classes} classes."
+            "At the end each map is averaged into a single number, and a last layer turns these numbers into "
+            f"a score for each of the {d.classes} classes the network knows."
         ),
     )
     hier = "".join(f"<h3>{escape(name)}</h3>" + _img(file, f"channels of {name}", "") for name, file in d.hierarchy)
