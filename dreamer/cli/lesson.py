@@ -65,11 +65,11 @@ def lesson(
 
     loaded = load_image(photo)
     output = output or photo.with_name(f"{photo.stem}_lesson")
-    with tqdm(total=len(SECTION_NAMES), disable=quiet, desc="lesson", unit="section") as bar:
+    with tqdm(total=len(SECTION_NAMES), disable=quiet, desc="lesson", unit="section", postfix=SECTION_NAMES[0]) as bar:
 
-        def on_section(done: int, _total: int, name: str) -> None:
+        def on_section(done: int, total: int, _finished: str) -> None:
             bar.update(done - bar.n)
-            bar.set_postfix_str(name)
+            bar.set_postfix_str(SECTION_NAMES[done] if done < total else "done")
 
         page = make_lesson(
             loaded,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-CELL = 28  # pixels per grid cell in the drawn figures
+CELL = 22  # pixels per grid cell in the drawn figures (about a table row of the page)
 
 
 def x_pattern(n: int = 9) -> np.ndarray:

@@ -110,6 +110,10 @@ def _swap_in(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+def _display_name(model: str) -> str:
+    return "EfficientNet-Lite0 (lite0)" if model == "lite0" else model
+
+
 def _downsampling(net: nn.Module, model: str) -> str:
     if any(isinstance(m, nn.MaxPool2d) for m in net.modules()):
         return f"{model} halves its maps with max-pooling layers, like the hand-worked example above."
@@ -194,7 +198,7 @@ def _build(
     name = path.name if path else "photo"
     return PageData(
         photo_name=name,
-        model=model.name,
+        model=_display_name(model.name),
         weights=model.weights,
         photo_size=photo.size,
         hand=hw,
@@ -202,7 +206,7 @@ def _build(
         kernels_file=kernels_file,
         kernels_shape=kernel_shape,
         first_rows=first_rows,
-        downsampling=_downsampling(model.net, model.name),
+        downsampling=_downsampling(model.net, _display_name(model.name)),
         stages=stages,
         diagram_file=diagram_file,
         classes=len(model.spec.categories),
