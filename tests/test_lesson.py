@@ -260,3 +260,18 @@ def test_other_networks_get_an_anatomy_from_their_module_list(cat_image: Image.I
     assert parts.stages == tuple(f"features.{i}" for i in range(19))
     stages = figures.architecture(model, cat_image, parts.stages)
     assert stages[1].channels == 32 and stages[-1].channels == 1280 and stages[-1].height < stages[1].height
+
+
+@pytest.mark.parametrize("case", ["text", "zip", "empty", "truncated-jpeg", "truncated-png", "directory", "missing"])
+@pytest.mark.parametrize("command", ["lesson", "sweep"])
+def test_broken_photos_are_one_line_and_leave_nothing(tmp_path: Path, command: str, case: str) -> None:
+    from hostile import broken_files
+
+    path, words = broken_files(tmp_path / "in")[case]
+    out = tmp_path / "out"
+    target = ["-o", str(out / ("lesson" if command == "lesson" else "s.png"))]
+    out.mkdir()
+    result = CliRunner().invoke(cli, [command, str(path), *target, "-q"])
+    errors = [line for line in result.output.splitlines() if line.lower().startswith("error")]
+    assert result.exit_code == 1 and len(errors) == 1 and words in errors[0] and path.name in errors[0], result.output
+    assert list(out.iterdir()) == []

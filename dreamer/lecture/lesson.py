@@ -11,7 +11,6 @@ import json
 import os
 import secrets
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,7 +93,9 @@ def _check_target(target: Path) -> None:
 def _make_temp(target: Path) -> Path:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        return Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent))
+        tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.part")
+        tmp.mkdir()  # with the user's usual permissions (mkdtemp's would be private)
+        return tmp
     except OSError as exc:
         raise DreamerError(f"-o {target}: cannot write there ({exc.strerror or exc})") from None
 
