@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 import time
+from html import escape
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,7 @@ from PIL import Image
 
 from dreamer.cli import cli
 from dreamer.engine.engine import Dreamer
+from dreamer.errors import DreamerError
 from dreamer.lecture import figures, handwork, run
 from dreamer.lecture.lesson import MARKER, lesson, sweep
 from dreamer.nets.registry import DreamModel
@@ -25,13 +27,25 @@ from dreamer.outputs.images import read_metadata
 from dreamer.spec.config import DreamConfig, VisConfig
 
 TINY_VIS = VisConfig(size=32, steps=2, batch=32)
+TINY_DREAM = DreamConfig(steps=2, octaves=2, step_size=0.02)
 
 
 def make_lesson(photo: Path, out: Path, model: DreamModel, **kw: object) -> Path:
     """A lesson with the random-weight model at toy sizes: mechanics only."""
     d = Dreamer("cpu")
     d.use(model)
-    return lesson(photo, out, dreamer=d, max_side=64, vis=TINY_VIS, sweep_side=48, seed=3, precision="fp32", **kw)
+    return lesson(
+        photo,
+        out,
+        dreamer=d,
+        max_side=64,
+        vis=TINY_VIS,
+        sweep_side=48,
+        seed=3,
+        precision="fp32",
+        dream=TINY_DREAM,
+        **kw,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +127,8 @@ def test_page_is_self_contained_and_escaped(page: Path) -> None:
     assert not re.search(r"(https?:)?//", html.replace("file://", "")), "no network resources"
     assert "cat <b>.png" not in html and "cat &lt;b&gt;.png" in html
     assert json.loads((page.parent / MARKER).read_text())["seed"] == 3
+    command = "dreamer render 'cat <b>.png' --octaves 2 --steps 2 --step-size 0.02 --seed 3 --max-side 64"
+    assert escape(command + " --precision fp32") in html
     assert not [p for p in page.parent.parent.iterdir() if p.name.endswith((".part", ".old"))]
 
 
@@ -218,6 +234,8 @@ def test_failure_midway_leaves_no_half_page_and_keeps_the_earlier_lesson(
     assert (out / "index.html").read_text() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "out"]
     monkeypatch.undo()
+    with pytest.raises(DreamerError, match="holds the photo"):
+        make_lesson(out / "photo.png", out, random_model)  # the new lesson would delete its own input
     make_lesson(cat, out, random_model, top=1)  # an earlier lesson is replaced whole
     assert Image.open(out / "stage_0.png").width < stage_before[0]  # one channel per stage now, not three
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "out"]

@@ -48,13 +48,18 @@ def lesson(
     dreamer: Dreamer | None = None,
     device: str = "auto",
     precision: str = "auto",
+    dream: DreamConfig | None = None,
     on_section: SectionCallback | None = None,
 ) -> Path:
-    """Write the lesson for ``photo`` into folder ``out`` (``out/index.html`` and its figures); returns the page."""
+    """Write the lesson for ``photo`` into folder ``out`` (``out/index.html`` and its figures); returns the page.
+
+    ``dream`` holds the look of the dreams (steps, octaves, ...); the model, seed and sizes come from here.
+    """
     loaded = as_loaded(photo)
     target = Path(out)
-    _check_target(target)
+    _check_target(target, loaded.path)
     seed = seed if seed is not None else secrets.randbelow(10**6)
+    base = (dream or DreamConfig()).replace(model=model, weights=weights, precision=precision, seed=seed)
     dreamer = dreamer or Dreamer(device)
     tmp = _make_temp(target)
     try:
@@ -63,7 +68,7 @@ def lesson(
             loaded.path,
             tmp,
             dreamer,
-            (model, weights, precision),
+            base,
             max_side,
             top,
             seed,
@@ -82,8 +87,10 @@ def lesson(
     return target / "index.html"
 
 
-def _check_target(target: Path) -> None:
-    """Refuse a target that is a file, or a folder with anything in it other than an earlier lesson."""
+def _check_target(target: Path, photo: Path | None) -> None:
+    """Refuse a target that is a file, holds the photo, or holds anything other than an earlier lesson."""
+    if photo is not None and target.resolve() in photo.resolve().parents:
+        raise DreamerError(f"-o {target}: holds the photo {photo.name}, which the new lesson would delete")
     if target.exists() and not target.is_dir():
         raise DreamerError(f"-o {target}: is a file, not a folder")
     if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
@@ -131,7 +138,7 @@ def _build(
     path: Path | None,
     tmp: Path,
     dreamer: Dreamer,
-    which: tuple[str, str | None, str],
+    base: DreamConfig,
     max_side: int,
     top: int,
     seed: int,
@@ -140,7 +147,7 @@ def _build(
     on_section: SectionCallback | None,
 ) -> PageData:
     started = time.perf_counter()
-    model_name, weights, precision = which
+    model_name, weights, precision = base.model, base.weights, base.precision
     total = len(SECTION_NAMES)
     done = 0
 
@@ -183,7 +190,6 @@ def _build(
     class_file = save(tree.class_picture.resize((2 * vis.size, 2 * vis.size), Image.Resampling.LANCZOS), "class.png")
     finished("hierarchy")
 
-    base = DreamConfig(model=model_name, weights=weights, seed=seed, precision=precision)
     columns = 4 if len(parts.stages) == 7 else None  # the photo and seven dreams: two rows of four
     swept = deep.sweep(
         dreamer, photo, parts.stages, base.replace(max_side=sweep_side), with_photo=True, columns=columns
@@ -217,7 +223,7 @@ def _build(
         class_file=class_file,
         dream_file=dream_file,
         dream_settings=settings,
-        command=_command(name, model_name, weights, max_side, seed),
+        command=_command(name, base.replace(max_side=max_side)),
         vis_settings={"size": vis.size, "steps": vis.steps, "param": vis.param, "seed": seed},
         seconds=time.perf_counter() - started,
         version=__version__,
@@ -227,14 +233,18 @@ def _build(
 _SHOWN = ("model", "layers", "octaves", "octave_scale", "steps", "step_size", "jitter", "smooth", "seed", "max_side")
 
 
-def _command(photo: str, model: str, weights: str | None, max_side: int, seed: int) -> str:
+def _command(photo: str, config: DreamConfig) -> str:
+    """The ``dreamer render`` line that makes the same dream: every setting that is not the default."""
     import shlex
 
-    args = ["dreamer", "render", photo, "--max-side", str(max_side), "--seed", str(seed)]
-    if model != "lite0":
-        args += ["--model", model]
-    if weights:
-        args += ["--weights", weights]
+    args = ["dreamer", "render", photo]
+    default = DreamConfig()
+    for name in ("model", "weights", *_SHOWN[2:], "precision"):
+        value = getattr(config, name)
+        if value != getattr(default, name) and value is not None:
+            args += [f"--{name.replace('_', '-')}", str(value)]
+    for spec in config.layers:
+        args += ["-l", spec]
     return shlex.join(args)
 
 
