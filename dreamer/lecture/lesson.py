@@ -56,7 +56,7 @@ def lesson(
     ``dream`` holds the look of the dreams (steps, octaves, ...); the model, seed and sizes come from here.
     """
     loaded = as_loaded(photo)
-    target = Path(out)
+    target = Path(os.path.abspath(out))  # "." and "dir/.." have names to put a hidden folder beside
     _check_target(target, loaded.path)
     seed = seed if seed is not None else secrets.randbelow(10**6)
     base = (dream or DreamConfig()).replace(model=model, weights=weights, precision=precision, seed=seed)
