@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from dreamer.core.objectives import channel, class_logit
-from dreamer.engine.engine import Dreamer
+from dreamer.engine import Engine
 from dreamer.lecture import deep, figures, run
 from dreamer.lecture.lesson import VIS, lesson
 from dreamer.runners.heap import keep_freed_memory
@@ -35,17 +35,15 @@ def main() -> None:
     args = parser.parse_args()
     keep_freed_memory()
     photo = Path(args.photo) if Path(args.photo).exists() else sample_path(args.photo)
-    dreamer = Dreamer("cpu")
-    model = dreamer.model("lite0")
+    engine = Engine(device="cpu")
+    model = engine.model("lite0")
     print(
         f"lesson on {photo.name} {Image.open(photo).size}, lite0 ({model.precision}), {torch.get_num_threads()} threads"
     )
 
     marks = [time.perf_counter()]
     with tempfile.TemporaryDirectory() as tmp:
-        lesson(
-            photo, Path(tmp) / "out", dreamer=dreamer, seed=1, on_section=lambda *_: marks.append(time.perf_counter())
-        )
+        lesson(photo, Path(tmp) / "out", engine=engine, seed=1, on_section=lambda *_: marks.append(time.perf_counter()))
     from dreamer.lecture.lesson import SECTION_NAMES
 
     for name, a, b in zip(SECTION_NAMES, marks[:-1], marks[1:], strict=True):
@@ -63,7 +61,7 @@ def main() -> None:
     for _ in range(args.repeats):
         for name, config in variants.items():
             start = time.perf_counter()
-            run.visualise(model, objectives, config)
+            run.visualise(engine, objectives, config)
             times[name].append(time.perf_counter() - start)
     print(
         f"hierarchy visualisations: {len(objectives)} images at {vis.size}px, {args.steps} steps, "

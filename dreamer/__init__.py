@@ -48,7 +48,7 @@ _EXPORTS = {
     "assemble": "dreamer.outputs.animation",
     "gallery": "dreamer.runners.gallery",
     "lesson": "dreamer.lecture.lesson",
-    "sweep": "dreamer.lecture.lesson",
+    "sweep": "dreamer.lecture.sweep",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -18,34 +18,25 @@ from click.testing import CliRunner
 from PIL import Image
 
 from dreamer.cli import cli
-from dreamer.engine.engine import Dreamer
+from dreamer.engine import Engine
 from dreamer.errors import DreamerError
 from dreamer.lecture import figures, handwork, run
-from dreamer.lecture.lesson import MARKER, lesson, sweep
-from dreamer.nets.registry import DreamModel
-from dreamer.outputs.images import read_metadata
-from dreamer.spec.config import DreamConfig, VisConfig
+from dreamer.lecture.lesson import MARKER, lesson
+from dreamer.lecture.sweep import sweep
+from dreamer.nets.wrapper import DreamModel
+from dreamer.outputs.metadata import read_metadata
+from dreamer.spec.specs import DreamSpec, VisSpec
 
-TINY_VIS = VisConfig(size=32, steps=2, batch=32)
-TINY_DREAM = DreamConfig(steps=2, octaves=2, step_size=0.02)
+TINY_VIS = VisSpec(size=32, steps=2, batch=32)
+TINY_DREAM = DreamSpec(steps=2, octaves=2, step_size=0.02)
 
 
 def make_lesson(photo: Path, out: Path, model: DreamModel, **kw: object) -> Path:
     """A lesson with the random-weight model at toy sizes: mechanics only."""
-    d = Dreamer("cpu")
-    d.use(model)
-    return lesson(
-        photo,
-        out,
-        dreamer=d,
-        max_side=64,
-        vis=TINY_VIS,
-        sweep_side=48,
-        seed=3,
-        precision="fp32",
-        dream=TINY_DREAM,
-        **kw,
-    )
+    engine = Engine(device="cpu", precision="fp32")
+    engine.use(model)
+    sizes = {"max_side": 64, "vis": TINY_VIS, "sweep_side": 48, "dream": TINY_DREAM}
+    return lesson(photo, out, engine=engine, seed=3, **sizes, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -241,11 +232,9 @@ def test_failure_midway_leaves_no_half_page_and_keeps_the_earlier_lesson(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "out"]
 
 
-def test_sweep_has_one_labelled_panel_per_layer(cat: Path, tmp_path: Path, random_model: DreamModel) -> None:
-    d = Dreamer("cpu")
-    d.use(random_model)
+def test_sweep_has_one_labelled_panel_per_layer(cat: Path, random_engine: Engine) -> None:
     layers = ["blocks.1", "blocks.3", "blocks.5"]
-    strip = sweep(cat, layers, DreamConfig(max_side=64, steps=1, octaves=1, seed=2, precision="fp32"), dreamer=d)
+    strip = sweep(cat, layers, DreamSpec(max_side=64, steps=1, octaves=1, seed=2), engine=random_engine)
     panel_w, gap = 96, 6
     assert strip.width == len(layers) * (panel_w + gap) + gap and strip.info["dreamer"]["layers"] == layers
     a = np.asarray(strip.convert("L"), dtype=np.int16)
@@ -257,13 +246,13 @@ def test_sweep_has_one_labelled_panel_per_layer(cat: Path, tmp_path: Path, rando
     assert np.abs(panels[0] - panels[2]).mean() > 1  # different layers, different dreams
 
 
-def test_sweep_command_writes_the_strip(cat: Path, tmp_path: Path) -> None:
+def test_sweep_command_writes_the_strip(cat: Path, tmp_path: Path, use_random_model: None) -> None:
     out = tmp_path / "strip.png"
     args = ["sweep", str(cat), "-l", "blocks.2", "-l", "blocks.4", "--max-side", "64", "--steps", "1"]
     result = CliRunner().invoke(cli, [*args, "--octaves", "1", "--seed", "5", "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
     meta = read_metadata(out)
-    assert meta["kind"] == "sweep" and meta["layers"] == ["blocks.2", "blocks.4"] and meta["seed"] == 5
+    assert meta["kind"] == "sweep" and meta["layers"] == ["blocks.2", "blocks.4"] and meta["spec"]["seed"] == 5
     bad = CliRunner().invoke(cli, [*args[:2], "-l", "blocks.42", "-o", str(tmp_path / "x.png"), "-q"])
     assert bad.exit_code == 1 and "blocks.42" in bad.output and not (tmp_path / "x.png").exists()
 

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from PIL import Image
 
 from dreamer.core.objectives import channel, class_logit
-from dreamer.engine.engine import Dreamer
+from dreamer.core.tensors import to_tensor
+from dreamer.engine.engine import Engine
 from dreamer.featvis.maps import PHOTO_SIDE, heat_map, photo_activations
 from dreamer.lecture import run
 from dreamer.lecture.figures import strip
-from dreamer.nets.registry import DreamModel
-from dreamer.outputs.images import fit_max_side, to_tensor
-from dreamer.spec.config import DreamConfig, VisConfig
+from dreamer.nets.wrapper import DreamModel
+from dreamer.outputs.images import fit_max_side
+from dreamer.spec.specs import VisSpec
 
 
 @dataclass(frozen=True)
@@ -57,12 +58,13 @@ def excited(model: DreamModel, photo: Image.Image, stages: Sequence[str], k: int
     return out
 
 
-def hierarchy(model: DreamModel, photo: Image.Image, stages: Sequence[str], k: int, vis: VisConfig) -> Hierarchy:
+def hierarchy(engine: Engine, photo: Image.Image, stages: Sequence[str], k: int, vis: VisSpec) -> Hierarchy:
     """Every stage's top channels and the top class, visualised together in one batch."""
+    model = engine.model(vis.model, vis.weights)
     found = excited(model, photo, stages, k, vis.size)
     top, best = top_classes(model, photo)
     objectives = [channel(s.name, c) for s in found for c, _, _ in s.channels] + [class_logit(best)]
-    pictures = run.visualise(model, objectives, vis)
+    pictures = run.visualise(engine, objectives, vis)
     figures = []
     for s in found:
         pairs, labels = [], []
@@ -75,27 +77,3 @@ def hierarchy(model: DreamModel, photo: Image.Image, stages: Sequence[str], k: i
             labels.append(f"channel {c}  (mean {mean:.2f})")
         figures.append((s.name, strip(pairs, labels, font_size=12, gap=10)))
     return Hierarchy(figures, top, pictures[0])
-
-
-def sweep(
-    dreamer: Dreamer,
-    photo: Image.Image,
-    layers: Sequence[str],
-    config: DreamConfig,
-    *,
-    with_photo: bool = False,
-    columns: int | None = None,
-    on_layer: Callable[[int, int, str], None] | None = None,
-) -> Image.Image:
-    """The photo dreamed at each layer in turn (same seed and settings), as one labelled strip."""
-    dreams = []
-    for name in layers:
-        dreams.append(run.dream(dreamer, photo, config.replace(layers=(name,))))
-        if on_layer:
-            on_layer(len(dreams), len(layers), name)
-    labels = list(layers)
-    if with_photo:
-        dreams.insert(0, photo.resize(dreams[0].size, Image.Resampling.LANCZOS))
-        labels.insert(0, "photo")
-    side = max(max(d.size) for d in dreams)
-    return strip(dreams, labels, columns=columns, font_size=max(12, side // 16), gap=max(6, side // 64))

@@ -16,9 +16,9 @@ import torch.nn.functional as F
 from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
+from dreamer.core.tensors import to_tensor
 from dreamer.nets.hooks import LayerHooks
-from dreamer.nets.registry import DreamModel
-from dreamer.outputs.images import to_tensor
+from dreamer.nets.wrapper import DreamModel
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.GELU, nn.LeakyReLU)
 MAP_SIDE = 150  # longer side of each drawn feature map

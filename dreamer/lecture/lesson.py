@@ -12,7 +12,7 @@ import os
 import secrets
 import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +20,18 @@ from PIL import Image
 from torch import nn
 
 from dreamer import __version__
-from dreamer.core.objectives import parse_spec
-from dreamer.engine.engine import Dreamer, ImageLike
+from dreamer.engine.engine import Engine, ImageLike
 from dreamer.errors import DreamerError
 from dreamer.lecture import deep, figures, handwork, run
 from dreamer.lecture.page import PageData, render
+from dreamer.lecture.sweep import dream_strip
 from dreamer.outputs.images import as_loaded, fit_max_side, save_image
-from dreamer.spec.config import DreamConfig, VisConfig
+from dreamer.spec.specs import DreamSpec, VisSpec
 
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")
 MARKER = "lesson.json"  # a folder holding this was made by ``lesson`` and may be replaced by a new one
-VIS = VisConfig(size=112, steps=128, batch=32)
+VIS = VisSpec(size=112, steps=128, batch=32)
 
 
 def lesson(
@@ -43,12 +43,12 @@ def lesson(
     max_side: int = 512,
     top: int = 3,
     seed: int | None = None,
-    vis: VisConfig = VIS,
+    vis: VisSpec = VIS,
     sweep_side: int = 288,
-    dreamer: Dreamer | None = None,
+    engine: Engine | None = None,
     device: str = "auto",
     precision: str = "auto",
-    dream: DreamConfig | None = None,
+    dream: DreamSpec | None = None,
     on_section: SectionCallback | None = None,
 ) -> Path:
     """Write the lesson for ``photo`` into folder ``out`` (``out/index.html`` and its figures); returns the page.
@@ -59,15 +59,15 @@ def lesson(
     target = Path(os.path.abspath(out))  # "." and "dir/.." have names to put a hidden folder beside
     _check_target(target, loaded.path)
     seed = seed if seed is not None else secrets.randbelow(10**6)
-    base = (dream or DreamConfig()).replace(model=model, weights=weights, precision=precision, seed=seed)
-    dreamer = dreamer or Dreamer(device)
+    base = (dream or DreamSpec()).replace(model=model, weights=weights, seed=seed)
+    engine = engine or Engine(device=device, precision=precision)
     tmp = _make_temp(target)
     try:
         data = _build(
             loaded.rgb,
             loaded.path,
             tmp,
-            dreamer,
+            engine,
             base,
             max_side,
             top,
@@ -137,17 +137,17 @@ def _build(
     src: Image.Image,
     path: Path | None,
     tmp: Path,
-    dreamer: Dreamer,
-    base: DreamConfig,
+    engine: Engine,
+    base: DreamSpec,
     max_side: int,
     top: int,
     seed: int,
-    vis: VisConfig,
+    vis: VisSpec,
     sweep_side: int,
     on_section: SectionCallback | None,
 ) -> PageData:
     started = time.perf_counter()
-    model_name, weights, precision = base.model, base.weights, base.precision
+    model_name, weights = base.model, base.weights
     total = len(SECTION_NAMES)
     done = 0
 
@@ -170,7 +170,7 @@ def _build(
     }
     finished("by hand")
 
-    model = dreamer.model(model_name, weights, precision)
+    model = engine.model(model_name, weights)
     parts = figures.anatomy(model)
     kernel_im, kernel_shape = figures.kernels(model, parts.conv)
     kernels_file = save(kernel_im, "kernels.png")
@@ -185,23 +185,23 @@ def _build(
     finished("architecture")
 
     vis = vis.replace(seed=seed, model=model_name, weights=weights)
-    tree = deep.hierarchy(model, photo, parts.stages, top, vis)
+    tree = deep.hierarchy(engine, photo, parts.stages, top, vis)
     hierarchy = [(name, save(im, f"stage_{i}.png")) for i, (name, im) in enumerate(tree.stages)]
     class_file = save(tree.class_picture.resize((2 * vis.size, 2 * vis.size), Image.Resampling.LANCZOS), "class.png")
     finished("hierarchy")
 
     columns = 4 if len(parts.stages) == 7 else None  # the photo and seven dreams: two rows of four
-    swept = deep.sweep(
-        dreamer, photo, parts.stages, base.replace(max_side=sweep_side), with_photo=True, columns=columns
+    swept = dream_strip(
+        engine, photo, parts.stages, base.replace(max_side=sweep_side), with_photo=True, columns=columns
     )
-    sweep_file = save(swept, "sweep.png", {"kind": "sweep", "layers": list(parts.stages), "seed": seed})
+    sweep_file = save(swept, "sweep.png")
     finished("sweep")
 
-    dreamed = run.dream(dreamer, photo, base.replace(max_side=max_side))
+    dreamed = run.dream(engine, photo, base.replace(max_side=max_side))
     dream_file = save(dreamed, "dream.png", dreamed.info["dreamer"])
     finished("dream")
 
-    settings = {k: v for k, v in dreamed.info["dreamer"].items() if k in _SHOWN}
+    settings = {k: v for k, v in dreamed.info["dreamer"]["spec"].items() if k in _SHOWN}
     name = path.name if path else "photo"
     return PageData(
         photo_name=name,
@@ -223,7 +223,7 @@ def _build(
         class_file=class_file,
         dream_file=dream_file,
         dream_settings=settings,
-        command=_command(name, base.replace(max_side=max_side)),
+        command=_command(name, base.replace(max_side=max_side), engine.env.precision),
         vis_settings={"size": vis.size, "steps": vis.steps, "param": vis.param, "seed": seed},
         seconds=time.perf_counter() - started,
         version=__version__,
@@ -233,49 +233,18 @@ def _build(
 _SHOWN = ("model", "layers", "octaves", "octave_scale", "steps", "step_size", "jitter", "smooth", "seed", "max_side")
 
 
-def _command(photo: str, config: DreamConfig) -> str:
+def _command(photo: str, spec: DreamSpec, precision: str) -> str:
     """The ``dreamer render`` line that makes the same dream: every setting that is not the default."""
     import shlex
 
     args = ["dreamer", "render", photo]
-    default = DreamConfig()
-    for name in ("model", "weights", *_SHOWN[2:], "precision"):
-        value = getattr(config, name)
+    default = DreamSpec()
+    for name in ("model", "weights", *_SHOWN[2:]):
+        value = getattr(spec, name)
         if value != getattr(default, name) and value is not None:
             args += [f"--{name.replace('_', '-')}", str(value)]
-    for spec in config.layers:
-        args += ["-l", spec]
+    for text in spec.layers:
+        args += ["-l", text]
+    if precision != "auto":
+        args += ["--precision", precision]
     return shlex.join(args)
-
-
-def sweep(
-    photo: ImageLike,
-    layers: Sequence[str] | None = None,
-    config: DreamConfig | None = None,
-    *,
-    dreamer: Dreamer | None = None,
-    on_layer: SectionCallback | None = None,
-) -> Image.Image:
-    """The photo dreamed at each layer (default: one per stage) as one labelled strip, settings in ``.info``.
-
-    Each layer is a layer spec as ``-l`` takes it (``blocks.3``, ``blocks.4[7]:2``); ``on_layer(done,
-    total, layer)`` follows along.
-    """
-    config = config or DreamConfig()
-    config = config if config.seed is not None else config.replace(seed=secrets.randbits(63))
-    dreamer = dreamer or Dreamer(config.device)
-    model = dreamer.model(config.model, config.weights, config.precision)
-    layers = list(layers or figures.anatomy(model).stages)
-    for spec in layers:
-        for name in parse_spec(spec).layers:
-            model.check_layer(name)
-    loaded = as_loaded(photo)
-    out = deep.sweep(dreamer, loaded.rgb, layers, config, on_layer=on_layer)
-    out.info["dreamer"] = {
-        "kind": "sweep",
-        **config.to_dict(),
-        "layers": layers,
-        "input": loaded.path.name if loaded.path else None,
-        "dreamer_version": __version__,
-    }
-    return out
