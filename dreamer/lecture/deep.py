@@ -1,4 +1,4 @@
-"""The lesson's figures that run the renderers: the hierarchy, the class picture, the dreams, the sweep."""
+"""The lesson's figures that run the engine: the stages' top channels beside their visualisations, the classes."""
 
 from __future__ import annotations
 
