@@ -44,7 +44,7 @@ VARIANTS = {
 
 def flicker(frames: list[np.ndarray], motion: list[np.ndarray], boxes: list[tuple[int, int, int, int]]) -> float:
     """Mean absolute change between consecutive frames after undoing the known motion (0-255, background)."""
-    cv2 = fl._cv2()
+    cv2 = fl.load_cv2()
     h, w = frames[0].shape[:2]
     diffs = []
     for i in range(1, len(frames)):

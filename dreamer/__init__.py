@@ -49,6 +49,8 @@ _EXPORTS = {
     "gallery": "dreamer.runners.gallery",
     "dream_video": "dreamer.video.run",
     "VideoSpec": "dreamer.video.spec",
+    "lesson": "dreamer.lecture.lesson",
+    "sweep": "dreamer.lecture.sweep",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -17,14 +17,16 @@ from dreamer.outputs.metadata import read_metadata
 from dreamer.spec.resolve import cli_flag, from_file, from_options, resolve
 from dreamer.spec.schema import Kind, knob, knobs
 from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv, VisSpec
+from dreamer.video.spec import VideoSpec
 
-SPECS = (DreamSpec, RunEnv, VisSpec, MotionSpec)
+SPECS = (DreamSpec, RunEnv, VisSpec, MotionSpec, VideoSpec)
 # Which command shows each spec's knobs as options.
 COMMANDS = {
-    DreamSpec: ("render", "gallery", "zoom"),
-    RunEnv: ("render", "gallery", "zoom", "grid", "maps"),
+    DreamSpec: ("render", "gallery", "zoom", "video"),
+    RunEnv: ("render", "gallery", "zoom", "grid", "maps", "video"),
     VisSpec: ("grid", "maps"),
     MotionSpec: ("zoom",),
+    VideoSpec: ("video",),
 }
 
 

@@ -7,12 +7,14 @@ from typing import Any
 from dreamer.spec.resolve import cli_flag
 from dreamer.spec.schema import knobs
 from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, RunEnv, VisSpec
+from dreamer.video.spec import VideoSpec
 
 TABLES = {  # marker name -> (spec class, the defaults shown)
     "render": (DreamSpec, DreamSpec()),
     "env": (RunEnv, RunEnv()),
     "zoom": (MotionSpec, MotionSpec()),
     "grid": (VisSpec, VisSpec()),
+    "video": (VideoSpec, VideoSpec()),
 }
 
 

@@ -29,7 +29,7 @@ MODEL_HELP = "lite0 (bundled EfficientNet-Lite0, offline) or a torchvision class
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
-class _Spec:
+class Spec:
     """Shared behaviour of the frozen spec dataclasses: checked on creation, copied with changes."""
 
     def __post_init__(self) -> None:
@@ -51,7 +51,7 @@ class _Spec:
 
 
 @dataclass(frozen=True)
-class DreamSpec(_Spec):
+class DreamSpec(Spec):
     """What a dream looks like: every render knob, with defaults that give a good dream on the bundled model."""
 
     model: str = knob("lite0", MODEL_HELP, group="layers")
@@ -109,7 +109,7 @@ class DreamSpec(_Spec):
 
 
 @dataclass(frozen=True)
-class RunEnv(_Spec):
+class RunEnv(Spec):
     """Where and how a run executes: resolved on the machine that runs it, never replayed from a file."""
 
     device: str = knob("auto", "auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps.", kind=Kind.ENV, group="run")
@@ -138,7 +138,7 @@ class RunEnv(_Spec):
 
 
 @dataclass(frozen=True)
-class VisSpec(_Spec):
+class VisSpec(Spec):
     """Feature visualisation: what to optimise from noise, how long and how."""
 
     model: str = knob("lite0", MODEL_HELP, group="layers")
@@ -177,7 +177,7 @@ def parse_pan(text: str) -> tuple[float, float]:
 
 
 @dataclass(frozen=True)
-class MotionSpec(_Spec):
+class MotionSpec(Spec):
     """The zoom animation's camera: how each frame moves into the last one's dream."""
 
     frames: int = knob(60, "Number of frames.", lo=1, hi=100_000, group="motion")

@@ -17,7 +17,7 @@ VIDEO_NEEDS = "dreamer video needs OpenCV and PyAV: pip install 'dreamer[video]'
 FARNEBACK = (0.5, 3, 15, 3, 5, 1.2, 0)
 
 
-def _cv2() -> Any:
+def load_cv2() -> Any:
     """The OpenCV module, imported on first use so the extra stays optional."""
     try:
         import cv2
@@ -28,7 +28,7 @@ def _cv2() -> Any:
 
 def gray(image: np.ndarray) -> np.ndarray:
     """(H, W, 3) float [0, 1] or uint8 RGB -> (H, W) uint8 luminance, what the flow methods read."""
-    cv2 = _cv2()
+    cv2 = load_cv2()
     if image.dtype != np.uint8:
         image = np.clip(image * 255.0 + 0.5, 0, 255).astype(np.uint8)
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
@@ -36,7 +36,7 @@ def gray(image: np.ndarray) -> np.ndarray:
 
 def flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarray:
     """Dense flow from grey frame ``a`` to grey frame ``b``: (H, W, 2) float32 displacements in pixels."""
-    cv2 = _cv2()
+    cv2 = load_cv2()
     if method == "dis":
         dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
         return dis.calc(a, b, None)
@@ -54,7 +54,7 @@ def _grid(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def warp(image: np.ndarray, f: np.ndarray) -> np.ndarray:
     """Sample ``image`` at p + f(p) for each pixel p: with ``f`` from B to A, carries A's content onto B."""
-    cv2 = _cv2()
+    cv2 = load_cv2()
     mx, my = _grid(f)
     return cv2.remap(image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 

@@ -55,9 +55,9 @@ def _av() -> Any:
 def require() -> None:
     """Fail in one line, saying how to install them, when PyAV or OpenCV is missing."""
     _av()
-    from dreamer.video.flow import _cv2
+    from dreamer.video.flow import load_cv2
 
-    _cv2()
+    load_cv2()
 
 
 def _open(path: Path) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dreamer.spec.schema import knob
-from dreamer.spec.specs import DreamSpec, _Spec
+from dreamer.spec.specs import DreamSpec, Spec
 
 MODES = ("flow", "blend", "frames")
 FLOWS = ("dis", "farneback")
@@ -19,7 +19,7 @@ VIDEO_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320)
 
 
 @dataclass(frozen=True)
-class VideoSpec(_Spec):
+class VideoSpec(Spec):
     """How a video is dreamed frame to frame (the dream itself is a DreamSpec)."""
 
     mode: str = knob(

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dreamer.video.flow import _cv2
+from dreamer.video.flow import load_cv2
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def motion_frames(
     ``scale`` is the first frame's magnification; an object (a disc cut from the photo's other side)
     crosses the frame at ``object_speed`` pixels per frame when that is not (0, 0).
     """
-    cv2 = _cv2()
+    cv2 = load_cv2()
     src = np.asarray(Image.open(photo).convert("RGB"))
     w, h = size
     center = np.array([src.shape[1] / 2 - pan[0] * frames / 2, src.shape[0] / 2 - pan[1] * frames / 2])

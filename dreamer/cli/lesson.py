@@ -1,0 +1,114 @@
+"""``dreamer lesson`` (the CNN lecture on your photo, as an offline page) and ``dreamer sweep``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dreamer.cli.group import cli
+from dreamer.cli.options import spec_options
+from dreamer.cli.settings import dream_spec, run_env
+from dreamer.spec.specs import DreamSpec, RunEnv
+
+PATH = click.Path(path_type=Path, readable=False)
+SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size than render's
+
+
+@cli.command()
+@click.argument("photo", type=PATH)
+@click.option("-o", "--output", type=PATH, help="Folder for index.html and its figures. [default: PHOTO_lesson]")
+@click.option(
+    "--model", default="lite0", show_default=True, help="Model: lite0 (bundled, offline) or a torchvision name."
+)
+@click.option("--weights", type=PATH, help="State-dict file to load into --model.")
+@click.option(
+    "--max-side", default=512, show_default=True, type=click.IntRange(64), help="Photo size the network sees."
+)
+@click.option("--top", default=3, show_default=True, type=click.IntRange(1, 8), help="Channels shown per stage.")
+@click.option("--vis-size", default=112, show_default=True, type=click.IntRange(32), help="Visualisation size (px).")
+@click.option("--vis-steps", default=128, show_default=True, type=click.IntRange(1), help="Visualisation steps.")
+@click.option("--seed", type=click.IntRange(0), help="Random seed for the dreams and visualisations. [default: random]")
+@spec_options(RunEnv)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+@click.pass_context
+def lesson(
+    ctx: click.Context,
+    photo: Path,
+    output: Path | None,
+    model: str,
+    weights: str | None,
+    max_side: int,
+    top: int,
+    vis_size: int,
+    vis_steps: int,
+    seed: int | None,
+    quiet: bool,
+    **params: Any,
+) -> None:
+    """A page that tells how a CNN works, every figure drawn by the real network on PHOTO."""
+    from tqdm.auto import tqdm
+
+    from dreamer.engine.engine import Engine
+    from dreamer.lecture.lesson import SECTION_NAMES, VIS
+    from dreamer.lecture.lesson import lesson as make_lesson
+    from dreamer.outputs.images import load_image
+
+    loaded = load_image(photo)
+    engine = Engine(run_env(ctx, params))
+    output = output or photo.with_name(f"{photo.stem}_lesson")
+    with tqdm(total=len(SECTION_NAMES), disable=quiet, desc="lesson", unit="section", postfix=SECTION_NAMES[0]) as bar:
+
+        def on_section(done: int, total: int, _finished: str) -> None:
+            bar.update(done - bar.n)
+            bar.set_postfix_str(SECTION_NAMES[done] if done < total else "done")
+
+        page = make_lesson(
+            loaded,
+            output,
+            model=model,
+            weights=weights,
+            max_side=max_side,
+            top=top,
+            seed=seed,
+            vis=VIS.replace(size=vis_size, steps=vis_steps),
+            engine=engine,
+            on_section=on_section,
+        )
+    if not quiet:
+        click.echo(f"wrote {page}")
+
+
+@cli.command()
+@click.argument("photo", type=PATH)
+@click.option("-o", "--output", type=PATH, help="Output file. [default: PHOTO_sweep.png]")
+@click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
+@spec_options(DreamSpec, SWEEP_SPEC)
+@spec_options(RunEnv)
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
+@click.pass_context
+def sweep(ctx: click.Context, photo: Path, output: Path | None, style: str | None, quiet: bool, **params: Any) -> None:
+    """PHOTO dreamed at each -l layer (default: one per stage), as one labelled strip."""
+    from tqdm.auto import tqdm
+
+    from dreamer.engine.engine import Engine
+    from dreamer.lecture.sweep import sweep as make_sweep
+    from dreamer.outputs.images import check_output_path, default_output_path, load_image, save_image
+
+    spec, provenance = dream_spec(ctx, params, style=style, replay=None, base=SWEEP_SPEC)
+    engine = Engine(run_env(ctx, params))
+    loaded = load_image(photo)
+    output = output or default_output_path(photo, "_sweep")
+    check_output_path(output, (photo,))
+    with tqdm(disable=quiet, desc="sweep", unit="layer") as bar:
+
+        def on_layer(done: int, total: int, name: str) -> None:
+            bar.total = total
+            bar.update(done - bar.n)
+            bar.set_postfix_str(name)
+
+        out = make_sweep(loaded, spec.layers or None, spec, engine=engine, on_layer=on_layer)
+    save_image(out, output, metadata={**out.info["dreamer"], **provenance})
+    if not quiet:
+        click.echo(f"wrote {output}  (seed {out.info['dreamer']['spec']['seed']})")

@@ -1,0 +1,1 @@
+"""The CNN lecture drawn by a real network on your photo (``dreamer lesson``), and ``dreamer sweep``."""

@@ -1,0 +1,202 @@
+"""The lesson's figures of the network itself: its kernels, its first feature maps, its shape.
+
+Each function takes the loaded model and the photo (RGB, at the size the network sees) and
+returns images plus the numbers the page writes beside them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageDraw, ImageFont
+from torch import nn
+
+from dreamer.core.tensors import to_tensor
+from dreamer.nets.hooks import LayerHooks
+from dreamer.nets.wrapper import DreamModel
+
+ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.GELU, nn.LeakyReLU)
+MAP_SIDE = 150  # longer side of each drawn feature map
+
+
+@dataclass(frozen=True)
+class Anatomy:
+    """Where the lesson looks in a network: the first conv, its output before and after the activation, the stages."""
+
+    conv: str
+    pre: str
+    act: str | None
+    stages: tuple[str, ...]
+    head: str | None = None  # a last layer after the stages, before the maps are averaged
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage's output for the photo: its name, channels and map size."""
+
+    name: str
+    channels: int
+    height: int
+    width: int
+
+
+def anatomy(model: DreamModel) -> Anatomy:
+    """The bundled Lite0's anatomy, or one found in another network's module list."""
+    if model.name == "lite0":
+        return Anatomy("conv_stem", "bn1", "act1", tuple(f"blocks.{i}" for i in range(7)), "conv_head")
+    mods = [(n, m) for n, m in model.net.named_modules() if n]
+    first = next(i for i, (_, m) in enumerate(mods) if isinstance(m, nn.Conv2d))
+    acts = [i for i, (_, m) in enumerate(mods) if isinstance(m, ACTIVATIONS) and i > first]
+    act = mods[acts[0]][0] if acts else None
+    pre = mods[acts[0] - 1][0] if acts else mods[first][0]
+    # Stages: the children of the longest top-level Sequential (VGG's features, MobileNet's features) ...
+    seqs = [(n, m) for n, m in model.net.named_children() if isinstance(m, nn.Sequential)]
+    if seqs:
+        name, seq = max(seqs, key=lambda s: len(s[1]))
+        stages = tuple(f"{name}.{c}" for c, _ in seq.named_children())
+    else:  # ... or the top-level children that are not leaves (ResNet's layer1-4, GoogLeNet's inception blocks)
+        stages = tuple(n for n, m in model.net.named_children() if any(True for _ in m.children()))
+    return Anatomy(mods[first][0], pre, act, stages)
+
+
+def architecture(model: DreamModel, photo: Image.Image, names: Sequence[str]) -> list[Stage]:
+    """Each named layer's output size for the photo, read from hooks on one forward pass."""
+    with LayerHooks(model, names) as run, torch.no_grad():
+        acts = run(to_tensor(photo).to(model.device))
+    return [Stage("input", 3, photo.height, photo.width)] + [
+        Stage(n, *acts[n].shape[1:4]) for n in names if acts[n].dim() == 4
+    ]
+
+
+def kernels(model: DreamModel, conv: str, size: int = 48) -> tuple[Image.Image, tuple[int, ...]]:
+    """The first conv's kernels as colour patches (each scaled to its own range; grey = 0) and the weights' shape."""
+    w = model.module(conv).weight.detach().float().cpu()  # (C, 3, k, k); batch-norm folded in, as it runs
+    scaled = w / w.abs().amax((1, 2, 3), keepdim=True).clamp_min(1e-8)
+    patches = [
+        Image.fromarray((127.5 + 127.5 * k.permute(1, 2, 0).numpy()).round().astype(np.uint8), "RGB").resize(
+            (size, size), Image.Resampling.NEAREST
+        )
+        for k in scaled
+    ]
+    return strip(patches, [str(i) for i in range(len(patches))], columns=min(16, len(patches)), font_size=11), tuple(
+        w.shape
+    )
+
+
+def signed_map(a: torch.Tensor, limit: float, side: int = MAP_SIDE) -> Image.Image:
+    """A feature map (h, w) in blue (negative), white (0) and red (positive), full colour at +-limit."""
+    t = (a / max(limit, 1e-8)).clamp(-1, 1).numpy()
+    pos, neg = np.clip(t, 0, 1)[..., None], np.clip(-t, 0, 1)[..., None]
+    rgb = 255 - pos * np.array([0, 200, 200]) - neg * np.array([200, 160, 0])
+    im = Image.fromarray(rgb.round().astype(np.uint8), "RGB")
+    h, w = a.shape
+    scale = side / max(h, w)
+    return im.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.NEAREST)
+
+
+@dataclass(frozen=True)
+class FirstLayers:
+    """Feature maps of a few channels at each step of the first layers, with their sizes."""
+
+    rows: list[tuple[str, Image.Image, tuple[int, int, int]]]  # (what, strip, (channels, h, w))
+
+
+def first_layers(model: DreamModel, photo: Image.Image, parts: Anatomy, n: int = 6) -> FirstLayers:
+    """The photo after the first conv, its activation, a 2x2 max-pool (ours) and the first downsampling stage."""
+    down = _first_downsampling(model, photo, parts)
+    names = [parts.pre] + ([parts.act] if parts.act else []) + ([down] if down else [])
+    with LayerHooks(model, names) as run, torch.no_grad():
+        acts = {k: v[0].float().cpu() for k, v in run(to_tensor(photo).to(model.device)).items()}
+    pre = acts[parts.pre]
+    picked = pre.flatten(1).std(1).topk(min(n, pre.shape[0])).indices.tolist()  # the liveliest channels
+    rows = []
+
+    def scale(maps: torch.Tensor, chans: list[int]) -> list[float]:
+        # the 99th percentile of |value|: a few extreme pixels should not wash the map out
+        return [float(maps[c].abs().flatten().float().quantile(0.99)) for c in chans]
+
+    def row(what: str, maps: torch.Tensor, chans: list[int], limits: list[float]) -> None:
+        ims = [signed_map(maps[c], lim) for c, lim in zip(chans, limits, strict=True)]
+        labels = [f"channel {c}" for c in chans]
+        rows.append((what, strip(ims, labels, font_size=12), tuple(maps.shape)))
+
+    limits = scale(pre, picked)  # one scale per channel for the conv, its activation and the pooling
+    row(f"after the convolution ({parts.pre})", pre, picked, limits)
+    if parts.act:
+        act = acts[parts.act]
+        row(f"after the activation ({parts.act})", act, picked, limits)
+        row("max-pooled 2x2 (by us, for comparison)", F.max_pool2d(act[None], 2)[0], picked, limits)
+    if down:
+        d = acts[down]
+        chans = d.mean((1, 2)).topk(min(n, d.shape[0])).indices.tolist()
+        row(f"after the first downsampling stage ({down})", d, chans, scale(d, chans))
+    return FirstLayers(rows)
+
+
+def _first_downsampling(model: DreamModel, photo: Image.Image, parts: Anatomy) -> str | None:
+    """The first stage whose output is smaller than the first conv's."""
+    sizes = architecture(model, photo, [parts.pre, *parts.stages])
+    first = sizes[1].height
+    return next((s.name for s in sizes[2:] if s.height < first), None)
+
+
+def diagram(stages: Sequence[Stage], classes: int | None = None) -> Image.Image:
+    """Stages as slabs: height follows the map's size, thickness the number of channels (log scale)."""
+    font = ImageFont.load_default(size=12)
+    top = max(s.height for s in stages)
+    unit = 220 / top
+    slabs = [
+        (max(4, round(s.height * unit)), max(4, round(s.width * unit)), round(7 * math.log2(s.channels)))
+        for s in stages
+    ]
+    skew = 0.5
+    widths = [max(t + round(w * skew * 0.5), 74) for h, w, t in slabs]
+    gap = 18
+    width = sum(widths) + gap * (len(stages) + 1) + (90 if classes else 0)
+    base = 40 + round(max(w * skew * 0.5 for _, w, _ in slabs)) + max(h for h, _, _ in slabs)
+    im = Image.new("RGB", (width, base + 50), "white")
+    draw = ImageDraw.Draw(im)
+    x = gap
+    for i, (s, (h, w, t), cw) in enumerate(zip(stages, slabs, widths, strict=True)):
+        shade = 90 + round(140 * i / max(1, len(stages) - 1))
+        front, side = (250 - shade // 3, 200 - shade // 2, shade), (200 - shade // 3, 150 - shade // 2, shade - 40)
+        dx, dy = round(w * skew * 0.5), round(w * skew * 0.5)
+        y0 = base - h
+        # front face (thickness = channels), then the receding face (the map's width)
+        draw.polygon([(x, y0), (x + t, y0), (x + t + dx, y0 - dy), (x + dx, y0 - dy)], fill=side, outline="black")
+        draw.polygon(
+            [(x + t, y0), (x + t + dx, y0 - dy), (x + t + dx, base - dy), (x + t, base)], fill=side, outline="black"
+        )
+        draw.rectangle((x, y0, x + t, base), fill=front, outline="black")
+        draw.text((x, base + 6), s.name, fill="black", font=font)
+        draw.text((x, base + 22), f"{s.channels} x {s.height} x {s.width}", fill=(60, 60, 60), font=font)
+        x += cw + gap
+    if classes:
+        draw.text((x, base - 30), f"-> {classes}", fill="black", font=font)
+        draw.text((x, base - 14), "classes", fill="black", font=font)
+    return im
+
+
+def strip(
+    images: Sequence[Image.Image], labels: Sequence[str], columns: int | None = None, font_size: int = 14, gap: int = 6
+) -> Image.Image:
+    """Images side by side (wrapping after ``columns``), each with a caption under it, on white."""
+    columns = columns or len(images)
+    font = ImageFont.load_default(size=font_size)
+    w, h = max(i.width for i in images), max(i.height for i in images)
+    label_h = font_size + 8
+    rows = math.ceil(len(images) / columns)
+    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_h + gap) + gap), "white")
+    draw = ImageDraw.Draw(sheet)
+    for i, (image, label) in enumerate(zip(images, labels, strict=True)):
+        x, y = gap + (i % columns) * (w + gap), gap + (i // columns) * (h + label_h + gap)
+        sheet.paste(image.convert("RGB"), (x, y))
+        while label and draw.textlength(label, font=font) > w + gap:
+            label = label[:-2] + "…" if len(label) > 2 else ""
+        draw.text((x, y + h + 3), label, fill="black", font=font)
+    return sheet

@@ -1,0 +1,78 @@
+"""``sweep``: a photo dreamed at a list of layers (default: one per stage), as one labelled strip."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Sequence
+
+from PIL import Image
+
+from dreamer.core.objectives import parse_spec
+from dreamer.engine.engine import Engine, ImageLike
+from dreamer.lecture import run
+from dreamer.lecture.figures import anatomy, strip
+from dreamer.outputs.images import as_loaded
+from dreamer.outputs.metadata import document
+from dreamer.spec.schema import Kind, to_dict
+from dreamer.spec.specs import DreamSpec
+
+LayerCallback = Callable[[int, int, str], None]  # (layers done, total, the one just dreamed)
+
+
+def sweep(
+    photo: ImageLike,
+    layers: Sequence[str] | None = None,
+    spec: DreamSpec | None = None,
+    *,
+    engine: Engine | None = None,
+    on_layer: LayerCallback | None = None,
+) -> Image.Image:
+    """The photo dreamed at each layer (default: one per stage) as one labelled strip, settings in ``.info``.
+
+    Each layer is a layer spec as ``-l`` takes it (``blocks.3``, ``blocks.4[7]:2``), dreamed with
+    the same seed and settings; ``on_layer(done, total, layer)`` follows along.
+    """
+    spec = spec or DreamSpec()
+    spec = spec if spec.seed is not None else spec.replace(seed=secrets.randbits(63))
+    engine = engine or Engine()
+    model = engine.model(spec.model, spec.weights)
+    layers = list(layers or anatomy(model).stages)
+    for text in layers:
+        for name in parse_spec(text).layers:
+            model.check_layer(name)
+    loaded = as_loaded(photo)
+    out = dream_strip(engine, loaded.rgb, layers, spec.replace(layers=()), on_layer=on_layer)
+    env = {"device": str(model.device), "precision": model.precision}
+    out.info["dreamer"] = document(
+        "sweep",
+        to_dict(spec.replace(layers=()), (Kind.LOOK, Kind.FILE)),
+        env,
+        layers=layers,
+        input=loaded.path.name if loaded.path else None,
+        weights_name=model.weights,
+    )
+    return out
+
+
+def dream_strip(
+    engine: Engine,
+    photo: Image.Image,
+    layers: Sequence[str],
+    spec: DreamSpec,
+    *,
+    with_photo: bool = False,
+    columns: int | None = None,
+    on_layer: Callable[[int, int, str], None] | None = None,
+) -> Image.Image:
+    """The photo dreamed at each layer in turn (same seed and settings), as one labelled strip."""
+    dreams = []
+    for name in layers:
+        dreams.append(run.dream(engine, photo, spec.replace(layers=(name,))))
+        if on_layer:
+            on_layer(len(dreams), len(layers), name)
+    labels = list(layers)
+    if with_photo:
+        dreams.insert(0, photo.resize(dreams[0].size, Image.Resampling.LANCZOS))
+        labels.insert(0, "photo")
+    side = max(max(d.size) for d in dreams)
+    return strip(dreams, labels, columns=columns, font_size=max(12, side // 16), gap=max(6, side // 64))

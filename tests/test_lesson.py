@@ -1,0 +1,284 @@
+"""The lesson page and the sweep: hand-worked numbers, real shapes, the page in a browser, bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from html import escape
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from click.testing import CliRunner
+from PIL import Image
+
+from dreamer.cli import cli
+from dreamer.engine import Engine
+from dreamer.errors import DreamerError
+from dreamer.lecture import figures, handwork, run
+from dreamer.lecture.lesson import MARKER, lesson
+from dreamer.lecture.sweep import sweep
+from dreamer.nets.wrapper import DreamModel
+from dreamer.outputs.metadata import read_metadata
+from dreamer.spec.specs import DreamSpec, VisSpec
+
+TINY_VIS = VisSpec(size=32, steps=2, batch=32)
+TINY_DREAM = DreamSpec(steps=2, octaves=2, step_size=0.02)
+
+
+def make_lesson(photo: Path, out: Path, model: DreamModel, **kw: object) -> Path:
+    """A lesson with the random-weight model at toy sizes: mechanics only."""
+    engine = Engine(device="cpu", precision="fp32")
+    engine.use(model)
+    sizes = {"max_side": 64, "vis": TINY_VIS, "sweep_side": 48, "dream": TINY_DREAM}
+    return lesson(photo, out, engine=engine, seed=3, **sizes, **kw)
+
+
+@pytest.fixture(scope="module")
+def page(tmp_path_factory: pytest.TempPathFactory, random_model: DreamModel) -> Path:
+    """One toy lesson on a 96x64 cat, shared by the tests that only read it."""
+    folder = tmp_path_factory.mktemp("lesson")
+    photo = folder / "cat <b>.png"
+    from dreamer.samples import sample_path
+
+    Image.open(sample_path("chelsea")).convert("RGB").resize((96, 64)).save(photo)
+    return make_lesson(photo, folder / "out", random_model)
+
+
+def test_hand_worked_numbers_equal_torch() -> None:
+    rng = np.random.default_rng(0)
+    cases = [(handwork.x_pattern(9), handwork.diagonal_kernel())]
+    cases += [(rng.integers(-3, 4, (n, n + 1)), rng.integers(-2, 3, (3, 3))) for n in (5, 6, 8)]
+    for image, kernel in cases:
+        fmap = handwork.convolve(image, kernel)
+        t = torch.tensor(image, dtype=torch.float64)[None, None]
+        want = F.conv2d(t, torch.tensor(kernel, dtype=torch.float64)[None, None])
+        assert np.array_equal(fmap, want[0, 0].numpy())
+        rect = handwork.relu(fmap)
+        assert np.array_equal(rect, F.relu(want)[0, 0].numpy())
+        pooled = handwork.max_pool(rect)
+        assert np.array_equal(pooled, F.max_pool2d(F.relu(want), 2, ceil_mode=True)[0, 0].numpy())
+    hw = handwork.work_by_hand()
+    assert hw.feature_map.shape == (7, 7) and hw.pooled.shape == (4, 4)
+    # A perfect match along the \ stroke scores 9; at the centre the / stroke spoils two cells (9 - 2*2 = 5).
+    assert list(np.diag(hw.feature_map)) == [9, 9, 9, 5, 9, 9, 9] and hw.feature_map[0, 6] == 1
+    assert hw.feature_map.min() < 0 and hw.rectified.min() == 0
+
+
+def test_page_prints_every_hand_worked_number(page: Path) -> None:
+    html = page.read_text()
+    tables = re.findall(r'<table class="grid">(.*?)</table>', html)
+    hw = handwork.work_by_hand()
+    grids = [hw.pattern, hw.kernel, hw.feature_map, hw.rectified, hw.pooled]
+    assert len(tables) == len(grids)
+    for table, grid in zip(tables, grids, strict=True):
+        assert [int(v) for v in re.findall(r"<td[^>]*>(-?\d+)</td>", table)] == grid.flatten().tolist()
+
+
+def test_architecture_sizes_are_the_models_real_shapes(random_model: DreamModel, cat_image: Image.Image) -> None:
+    parts = figures.anatomy(random_model)
+    stages = figures.architecture(random_model, cat_image, parts.stages)
+    seen: dict[str, tuple[int, ...]] = {}
+
+    def keep(name: str):  # noqa: ANN202
+        def hook(_module: torch.nn.Module, _inputs: object, out: torch.Tensor) -> None:
+            seen[name] = tuple(out.shape)
+
+        return hook
+
+    handles = [random_model.net.get_submodule(n).register_forward_hook(keep(n)) for n in parts.stages]
+    try:
+        with torch.no_grad():
+            random_model.net(random_model.prepare(torch.rand(1, 3, cat_image.height, cat_image.width)))
+    finally:
+        for h in handles:
+            h.remove()
+    assert [s.name for s in stages] == ["input", *parts.stages]
+    assert [(s.channels, s.height, s.width) for s in stages[1:]] == [seen[n][1:] for n in parts.stages]
+    assert [seen[f"blocks.{i}"][1] for i in range(7)] == [16, 24, 40, 80, 112, 192, 320]
+
+
+def test_page_states_the_real_sizes(page: Path, random_model: DreamModel) -> None:
+    photo = Image.open(page.parent / "photo.png")
+    html = page.read_text()
+    parts = figures.anatomy(random_model)
+    for s in figures.architecture(random_model, photo, [*parts.stages, parts.head]):
+        assert f"<td>{s.name}</td><td>{s.channels}</td><td>{s.height} x {s.width}</td>" in html
+
+
+def test_page_is_self_contained_and_escaped(page: Path) -> None:
+    html = page.read_text()
+    sources = re.findall(r'src="([^"]+)"', html)
+    assert len(sources) >= 15 and all((page.parent / s).is_file() for s in sources)
+    assert not re.search(r"(https?:)?//", html.replace("file://", "")), "no network resources"
+    assert "cat <b>.png" not in html and "cat &lt;b&gt;.png" in html
+    assert json.loads((page.parent / MARKER).read_text())["seed"] == 3
+    command = "dreamer render 'cat <b>.png' --octaves 2 --steps 2 --step-size 0.02 --seed 3 --max-side 64"
+    assert escape(command + " --precision fp32") in html
+    assert not [p for p in page.parent.parent.iterdir() if p.name.endswith((".part", ".old"))]
+
+
+def _chromium() -> str | None:
+    return next((p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))), None)
+
+
+def test_page_loads_every_image_in_headless_chromium_and_fetches_nothing(page: Path, tmp_path: Path) -> None:
+    chromium = _chromium()
+    if chromium is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+    websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
+    import urllib.request
+
+    profile = tmp_path / "profile"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
+    proc = subprocess.Popen([chromium, *flags, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    requests: list[str] = []
+    loaded = None
+    try:
+        deadline = time.time() + 60
+        port_file = profile / "DevToolsActivePort"
+        while not port_file.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        targets: list[dict] = []
+        while not targets and time.time() < deadline:
+            targets = [
+                t
+                for t in json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
+                if t["type"] == "page"
+            ]
+            time.sleep(0.1)
+        ws = websocket.create_connection(targets[0]["webSocketDebuggerUrl"], timeout=10)
+
+        def send(i: int, method: str, params: dict | None = None) -> None:
+            ws.send(json.dumps({"id": i, "method": method, "params": params or {}}))
+
+        send(1, "Network.enable")
+        send(2, "Page.enable")
+        send(3, "Page.navigate", {"url": page.as_uri()})
+        for _ in range(10_000):  # events until the page (and every image in it) has loaded
+            msg = json.loads(ws.recv())
+            if msg.get("method") == "Network.requestWillBeSent":
+                requests.append(msg["params"]["request"]["url"])
+            if msg.get("method") == "Page.loadEventFired" or time.time() > deadline:
+                break
+        expression = "JSON.stringify(Array.from(document.images).map(i => i.complete && i.naturalWidth > 0))"
+        send(4, "Runtime.evaluate", {"expression": expression})
+        for _ in range(10_000):
+            msg = json.loads(ws.recv())
+            if msg.get("id") == 4:
+                loaded = json.loads(msg["result"]["result"]["value"])
+                break
+        ws.close()
+    finally:
+        proc.kill()
+        proc.wait()
+    n_images = page.read_text().count("<img ")
+    assert loaded is not None and len(loaded) == n_images and all(loaded), loaded
+    assert requests and all(u.startswith("file://") for u in requests), requests
+
+
+def test_not_an_image_is_one_line_and_leaves_nothing(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    result = CliRunner().invoke(cli, ["lesson", str(bad), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 1 and "notes.png" in result.output
+    assert len(result.output.strip().splitlines()) == 1 and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.png"]
+
+
+def test_unwritable_folder_is_one_line_and_leaves_nothing(cat: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    for out in (blocker / "lesson", blocker):
+        result = CliRunner().invoke(cli, ["lesson", str(cat), "-o", str(out), "-q"])
+        assert result.exit_code == 1 and str(out) in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    assert blocker.read_text() == "x" and sorted(p.name for p in tmp_path.iterdir()) == ["a-file", "cat.png"]
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "mine.txt").write_text("keep")
+    result = CliRunner().invoke(cli, ["lesson", str(cat), "-o", str(tmp_path / "busy"), "-q"])
+    assert result.exit_code == 1 and "not empty" in result.output
+    assert [p.name for p in (tmp_path / "busy").iterdir()] == ["mine.txt"]
+
+
+def test_failure_midway_leaves_no_half_page_and_keeps_the_earlier_lesson(
+    cat: Path, tmp_path: Path, random_model: DreamModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "out"
+    make_lesson(cat, out, random_model)
+    before = (out / "index.html").read_text()
+    stage_before = Image.open(out / "stage_0.png").size
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(run, "dream", broken)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        make_lesson(cat, out, random_model)
+    assert (out / "index.html").read_text() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "out"]
+    monkeypatch.undo()
+    with pytest.raises(DreamerError, match="holds the photo"):
+        make_lesson(out / "photo.png", out, random_model)  # the new lesson would delete its own input
+    make_lesson(cat, out, random_model, top=1)  # an earlier lesson is replaced whole
+    assert Image.open(out / "stage_0.png").width < stage_before[0]  # one channel per stage now, not three
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.png", "out"]
+
+
+def test_sweep_has_one_labelled_panel_per_layer(cat: Path, random_engine: Engine) -> None:
+    layers = ["blocks.1", "blocks.3", "blocks.5"]
+    strip = sweep(cat, layers, DreamSpec(max_side=64, steps=1, octaves=1, seed=2), engine=random_engine)
+    panel_w, gap = 96, 6
+    assert strip.width == len(layers) * (panel_w + gap) + gap and strip.info["dreamer"]["layers"] == layers
+    a = np.asarray(strip.convert("L"), dtype=np.int16)
+    for i in range(len(layers)):
+        x = gap + i * (panel_w + gap)
+        assert a[gap : gap + 64, x : x + panel_w].std() > 5  # a picture
+        assert (a[gap + 64 : gap + 64 + 20, x : x + panel_w] < 100).sum() > 20  # its caption
+    panels = [a[gap : gap + 64, gap + i * (panel_w + gap) :][:, :panel_w] for i in range(3)]
+    assert np.abs(panels[0] - panels[2]).mean() > 1  # different layers, different dreams
+
+
+def test_sweep_command_writes_the_strip(cat: Path, tmp_path: Path, use_random_model: None) -> None:
+    out = tmp_path / "strip.png"
+    args = ["sweep", str(cat), "-l", "blocks.2", "-l", "blocks.4", "--max-side", "64", "--steps", "1"]
+    result = CliRunner().invoke(cli, [*args, "--octaves", "1", "--seed", "5", "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    meta = read_metadata(out)
+    assert meta["kind"] == "sweep" and meta["layers"] == ["blocks.2", "blocks.4"] and meta["spec"]["seed"] == 5
+    bad = CliRunner().invoke(cli, [*args[:2], "-l", "blocks.42", "-o", str(tmp_path / "x.png"), "-q"])
+    assert bad.exit_code == 1 and "blocks.42" in bad.output and not (tmp_path / "x.png").exists()
+
+
+def test_other_networks_get_an_anatomy_from_their_module_list(cat_image: Image.Image) -> None:
+    from dreamer.nets.registry import get_spec
+
+    spec = get_spec("mobilenet_v2")  # random weights: nothing is downloaded
+    model = DreamModel(spec.architecture(), spec, torch.device("cpu"), precision="fp32")
+    parts = figures.anatomy(model)
+    assert (parts.conv, parts.pre, parts.act) == ("features.0.0", "features.0.1", "features.0.2")
+    assert parts.stages == tuple(f"features.{i}" for i in range(19))
+    stages = figures.architecture(model, cat_image, parts.stages)
+    assert stages[1].channels == 32 and stages[-1].channels == 1280 and stages[-1].height < stages[1].height
+
+
+@pytest.mark.parametrize("case", ["text", "zip", "empty", "truncated-jpeg", "truncated-png", "directory", "missing"])
+@pytest.mark.parametrize("command", ["lesson", "sweep"])
+def test_broken_photos_are_one_line_and_leave_nothing(tmp_path: Path, command: str, case: str) -> None:
+    from hostile import broken_files
+
+    path, words = broken_files(tmp_path / "in")[case]
+    out = tmp_path / "out"
+    target = ["-o", str(out / ("lesson" if command == "lesson" else "s.png"))]
+    out.mkdir()
+    result = CliRunner().invoke(cli, [command, str(path), *target, "-q"])
+    errors = [line for line in result.output.splitlines() if line.lower().startswith("error")]
+    assert result.exit_code == 1 and len(errors) == 1 and words in errors[0] and path.name in errors[0], result.output
+    assert list(out.iterdir()) == []
