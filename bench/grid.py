@@ -1,10 +1,12 @@
 """Time a 16-channel feature-visualisation grid through the engine against 0.1's fp32 featvis path, alternating.
 
-Variants (same size, steps, transforms, seed and cells):
+Variants (same size, steps, seed and cells; Lucid's transformation recipe):
 - ``engine``: ``Engine().grid`` on one kept model at the engine's precision (``auto``: bf16 on CPUs with
-  native bf16), folded and fused convs, all cells in one batch;
-- ``fp32 featvis (0.1)``: what ``dreamer.grid`` did in 0.1: the model loaded at fp32 on every call, one batch;
-- ``fp32, one at a time``: the same fp32 model kept loaded, one channel per optimisation (the old batching bench).
+  native bf16), folded and fused convs, the recipe as one resample to a fixed size, all cells in one batch;
+- ``engine at fp32``: the same at fp32, to separate the two gains;
+- ``fp32 featvis (0.1)``: what ``dreamer.grid`` did in 0.1: the model loaded at fp32 on every call and
+  0.1's transform chain (``bench/lucid01.py``: a new input size every step), one batch;
+- ``fp32, one at a time`` (``--single``): 0.1's path with one channel per optimisation (the batching bench).
 It also writes the engine's and the fp32 grid side by side (``--sheet``) to compare their look.
 Run: ``python bench/grid.py`` (``--steps 256`` for a full-length grid; time per step does not depend on steps).
 """
@@ -15,13 +17,16 @@ import argparse
 import statistics
 import time
 from pathlib import Path
+from unittest import mock
 
+import lucid01  # bench/lucid01.py: 0.1's transforms, the baseline
 import torch
 from flops import conv_throughput  # bench/flops.py, next to this script
 from PIL import Image
 
 from dreamer.core.objectives import channel
 from dreamer.engine import Engine
+from dreamer.featvis import optimize
 from dreamer.featvis.optimize import render_cells
 from dreamer.nets.registry import get_model
 from dreamer.outputs.sheets import labelled_grid
@@ -36,26 +41,27 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--single", action="store_true", help="also time one channel at a time (slow)")
     parser.add_argument("--sheet", type=Path, default=Path("out/bench/grid_engine_vs_fp32.png"))
     args = parser.parse_args()
 
     engine = Engine(device="cpu")
+    engine32 = Engine(device="cpu", precision="fp32")
     chans = list(range(args.channels))
     objectives = [channel(args.layer, c) for c in chans]
-    fp32 = get_model("lite0", device="cpu", precision="fp32")
-
-    def run_engine(spec: VisSpec) -> list[Image.Image]:
-        sheet = engine.grid(spec, layer=args.layer, channels=chans)
-        return [sheet]
 
     def run_featvis(spec: VisSpec) -> list[Image.Image]:
         model = get_model("lite0", device="cpu", precision="fp32")  # 0.1 loaded the model on every call
-        return render_cells(model, objectives, spec, torch.Generator().manual_seed(spec.seed or 0))
+        with mock.patch.object(optimize, "standard_transforms", lucid01.standard_transforms):
+            return render_cells(model, objectives, spec, torch.Generator().manual_seed(spec.seed or 0))
 
-    def run_single(spec: VisSpec) -> list[Image.Image]:
-        return render_cells(fp32, objectives, spec.replace(batch=1), torch.Generator().manual_seed(spec.seed or 0))
-
-    variants = {"engine": run_engine, "fp32 featvis (0.1)": run_featvis, "fp32, one at a time": run_single}
+    variants = {
+        "engine": lambda spec: [engine.grid(spec, layer=args.layer, channels=chans)],
+        "engine at fp32": lambda spec: [engine32.grid(spec, layer=args.layer, channels=chans)],
+        "fp32 featvis (0.1)": run_featvis,
+    }
+    if args.single:
+        variants["fp32, one at a time"] = lambda spec: run_featvis(spec.replace(batch=1))
     warm = VisSpec(size=args.size, steps=2, seed=0, batch=args.channels)
     for fn in variants.values():
         fn(warm)
@@ -76,7 +82,9 @@ def main() -> None:
         print(f"  {name:<20} {t:7.2f} s per grid (median)  {t / args.steps:.3f} s per step")
     base = med["fp32 featvis (0.1)"]
     print(f"  engine vs fp32 featvis (0.1): {base / med['engine']:.2f}x")
-    print(f"  batched fp32 vs one at a time: {med['fp32, one at a time'] / base:.2f}x")
+    print(f"  engine at fp32 vs fp32 featvis (0.1): {base / med['engine at fp32']:.2f}x (the fixed-size transforms)")
+    if args.single:
+        print(f"  batched fp32 vs one at a time: {med['fp32, one at a time'] / base:.2f}x")
 
     spec = VisSpec(size=args.size, steps=args.steps, seed=0, batch=args.channels)
     ours = engine.grid(spec, layer=args.layer, channels=chans, columns=args.channels // 2)

@@ -69,9 +69,23 @@ def test_transforms_are_repeatable_from_the_generator() -> None:
     a = t(image, torch.Generator().manual_seed(5))
     b = t(image, torch.Generator().manual_seed(5))
     assert torch.equal(a, b) and a.shape[:2] == (2, 3)
-    sizes = {t(image, torch.Generator().manual_seed(s)).shape[-1] for s in range(20)}
-    assert len(sizes) > 1  # random scale really varies
-    assert all(abs(s - 76) <= 10 for s in sizes)  # 64 + 2*12 pad - 8 - 4 jitter, times 0.9-1.1
+    outs = [t(image, torch.Generator().manual_seed(s)) for s in range(20)]
+    assert {o.shape[-1] for o in outs} == {76}  # 64 + 2*12 pad - 8 - 4 jitter: one size, whatever the draw
+    assert len({o.numpy().tobytes() for o in outs}) > 15  # but the views really differ
+
+
+def test_the_transform_scales_rotates_and_shifts_the_content() -> None:
+    """A bright dot moves with the shift, and its spread follows the scale: the view really changes."""
+    image = torch.full((1, 3, 64, 64), 0.5)
+    image[..., 30:34, 30:34] = 1.0
+    t = standard_transforms()
+    centres = set()
+    for s in range(30):
+        out = t(image, torch.Generator().manual_seed(s))[0, 0]
+        ys, xs = torch.nonzero(out > 0.75, as_tuple=True)
+        assert len(ys) > 0  # the dot survives every view
+        centres.add((round(float(ys.float().mean())), round(float(xs.float().mean()))))
+    assert len(centres) > 8 and all(abs(y - 37.5) <= 10 and abs(x - 37.5) <= 10 for y, x in centres)
 
 
 def test_per_image_gives_objective_i_to_image_i(random_model) -> None:

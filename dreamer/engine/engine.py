@@ -57,7 +57,8 @@ class Engine:
     def __init__(self, env: RunEnv | None = None, **env_knobs: Any) -> None:
         self.env = (env or RunEnv()).replace(**env_knobs)
         self.device = resolve_device(self.env.device)
-        self.precision = resolve_precision(self.env.precision, self.device)
+        self.precision = resolve_precision(self.env.precision, self.device)  # for dreams
+        self.vis_precision = resolve_precision(self.env.precision, self.device, "visualize")
         self._models: dict[tuple[str, str | None, str], DreamModel] = {}
         self._bytes_per_pixel: dict[tuple[int, tuple[str, ...]], float] = {}
 
@@ -65,21 +66,23 @@ class Engine:
         """Register an already-loaded model (e.g. your own network) under its name and precision."""
         self._models[(model.name, weights, model.precision)] = model
 
-    def model(self, name: str = "lite0", weights: str | None = None) -> DreamModel:
-        """The loaded model for ``name`` and weights file at the engine's precision, loaded on first use."""
-        key = (name, weights, self.precision)
+    def model(self, name: str = "lite0", weights: str | None = None, precision: str | None = None) -> DreamModel:
+        """The loaded model for ``name`` and weights file at a precision (default: the dreams'), loaded once."""
+        precision = precision or self.precision
+        key = (name, weights, precision)
         if key not in self._models:
             same = [m for (n, w, _), m in self._models.items() if (n, w) == (name, weights)]
             if same:  # the same network registered at another precision: cast a copy once
-                self._models[key] = same[0].with_precision(self.precision)
+                self._models[key] = same[0].with_precision(precision)
             else:
-                self._models[key] = get_model(name, weights=weights, device=self.device, precision=self.precision)
+                self._models[key] = get_model(name, weights=weights, device=self.device, precision=precision)
         return self._models[key]
 
     def plan(self, spec: Any) -> Plan:
-        """Resolve what a run needs once: its model and its seed (drawn and recorded when not given)."""
+        """Resolve what a run needs once: its model (at its work's precision) and its seed (drawn if not given)."""
         seed = spec.seed if spec.seed is not None else secrets.randbits(63)
-        return Plan(self.model(spec.model, spec.weights), spec.replace(seed=seed), seed)
+        precision = self.vis_precision if isinstance(spec, VisSpec) else self.precision
+        return Plan(self.model(spec.model, spec.weights, precision), spec.replace(seed=seed), seed)
 
     def resolved(self, spec: DreamSpec) -> DreamSpec:
         """The spec with the model's defaults filled in (layers, guide layer), as the metadata records it."""

@@ -1,8 +1,11 @@
 """Random transformations applied before each forward pass (Lucid's transformation robustness).
 
 An image that keeps a feature firing while it is padded, shifted, scaled and rotated has to
-contain that feature, not a pixel-exact adversarial pattern. Each transform is a small
-closure ``(image, generator) -> image`` taking its device from the image; ``compose`` joins them.
+contain that feature, not a pixel-exact adversarial pattern. Lucid's recipe (pad 12, jitter 8,
+scale 0.9-1.1, rotate -10..10 degrees, jitter 4) is done here as one affine resample into an
+output of fixed size: the network sees the same shapes every step, so oneDNN reuses its
+kernels instead of building new ones for each random size (measured 1.5-1.9x per step,
+``bench/grid.py``). Randomness comes from an explicit ``torch.Generator``.
 """
 
 from __future__ import annotations
@@ -15,72 +18,41 @@ import torch.nn.functional as F
 
 Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
+PAD = 12  # grey border, so the edges are not special
+SHIFT = (8, 4)  # Lucid's two jitters, in pixels: a random shift of up to their sum
+SCALES = tuple(1 + (i - 5) / 50 for i in range(11))  # 0.9 .. 1.1
+DEGREES = (*range(-10, 11), *[0] * 5)  # -10 .. 10, with extra weight on upright
+
 
 def _choice(values: Sequence[float], generator: torch.Generator) -> float:
     return values[int(torch.randint(len(values), (1,), generator=generator))]
 
 
-def pad(width: int, value: float = 0.5) -> Transform:
-    """Constant grey border, so the edges are not special."""
-
-    def t(image: torch.Tensor, _generator: torch.Generator) -> torch.Tensor:
-        return F.pad(image, (width,) * 4, mode="constant", value=value)
-
-    return t
+def _shift(generator: torch.Generator) -> float:
+    """The two jitters' combined offset from the centre, in pixels."""
+    return sum(int(torch.randint(d + 1, (1,), generator=generator)) - d / 2 for d in SHIFT)
 
 
-def jitter(d: int) -> Transform:
-    """Random crop that is ``d`` pixels smaller: a random shift by up to ``d``."""
+def standard_transforms(pad: int = PAD) -> Transform:
+    """Lucid's recipe as one resample: (B, C, H, W) -> (B, C, H + 2 * pad - sum(SHIFT), ...), the same each step."""
 
     def t(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        h, w = image.shape[-2:]
-        dy, dx = torch.randint(d + 1, (2,), generator=generator).tolist()
-        return image[..., dy : dy + h - d, dx : dx + w - d]
+        b, _, h, w = image.shape
+        padded = F.pad(image, (pad,) * 4, mode="constant", value=0.5)
+        ph, pw = h + 2 * pad, w + 2 * pad
+        oh, ow = ph - sum(SHIFT), pw - sum(SHIFT)
+        dy, dx = _shift(generator), _shift(generator)
+        s = _choice(SCALES, generator)
+        a = math.radians(_choice(DEGREES, generator))
+        # Output pixel offsets from the centre map to input offsets rotated by a and divided by s;
+        # affine_grid works in [-1, 1] per axis, hence the size ratios (they keep rotations square).
+        cos, sin = math.cos(a) / s, math.sin(a) / s
+        theta = torch.tensor(
+            [[cos * ow / pw, -sin * oh / pw, 2 * dx / pw], [sin * ow / ph, cos * oh / ph, 2 * dy / ph]],
+            dtype=image.dtype,
+            device=image.device,
+        ).expand(b, 2, 3)
+        grid = F.affine_grid(theta, [b, image.shape[1], oh, ow], align_corners=False)
+        return F.grid_sample(padded, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     return t
-
-
-def random_scale(scales: Sequence[float]) -> Transform:
-    """Resize by a factor drawn from ``scales``."""
-
-    def t(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        s = _choice(scales, generator)
-        h, w = image.shape[-2:]
-        return F.interpolate(image, size=(round(h * s), round(w * s)), mode="bilinear", align_corners=False)
-
-    return t
-
-
-def random_rotate(degrees: Sequence[float]) -> Transform:
-    """Rotate about the centre by an angle drawn from ``degrees``."""
-
-    def t(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        a = math.radians(_choice(degrees, generator))
-        theta = torch.tensor([[math.cos(a), -math.sin(a), 0.0], [math.sin(a), math.cos(a), 0.0]])
-        theta = theta.to(image.device, image.dtype).expand(image.shape[0], 2, 3)
-        grid = F.affine_grid(theta, list(image.shape), align_corners=False)
-        return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=False)
-
-    return t
-
-
-def compose(*transforms: Transform) -> Transform:
-    """Apply transforms in order."""
-
-    def t(image: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        for transform in transforms:
-            image = transform(image, generator)
-        return image
-
-    return t
-
-
-def standard_transforms() -> Transform:
-    """Lucid's recipe: pad 12, jitter 8, scale 0.9-1.1, rotate -10..10 degrees, jitter 4."""
-    return compose(
-        pad(12),
-        jitter(8),
-        random_scale([1 + (i - 5) / 50 for i in range(11)]),
-        random_rotate([*range(-10, 11), *[0] * 5]),
-        jitter(4),
-    )

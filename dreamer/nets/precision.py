@@ -21,11 +21,16 @@ def cpu_has_native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``auto`` -> bf16 on CPUs with native bf16 (measured: faster, same look), else fp32; others pass."""
+def resolve_precision(precision: str, device: torch.device, work: str = "dream") -> str:
+    """``auto`` -> what was measured fastest for the work here; explicit precisions pass.
+
+    Dreams (one large image): bf16 on CPUs with native bf16 (faster, same look). Feature
+    visualisation (batches of small images): fp32, which ran 1.5x faster than bf16 there
+    (``bench/grid.py``: bf16's elementwise backward and dtype conversions dominate at that size).
+    """
     if precision != "auto":
         return precision
-    return "bf16" if device.type == "cpu" and cpu_has_native_bf16() else "fp32"
+    return "bf16" if work == "dream" and device.type == "cpu" and cpu_has_native_bf16() else "fp32"
 
 
 def check_precision(precision: str, device: torch.device) -> torch.dtype:
