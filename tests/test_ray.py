@@ -150,29 +150,39 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def test_a_killed_driver_leaves_no_actors_and_a_rerun_renders_only_what_is_missing(
+def _stop_midway(args: list[str], out: Path, at_least: int, sig: signal.Signals) -> tuple[int, int, dict]:
+    """Run the CLI until ``at_least`` jobs are done, send ``sig``; (exit status, done, manifest) once its actors die."""
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    done, data = 0, {}
+    while time.time() < deadline and proc.poll() is None:
+        if (out / "manifest.json").exists():
+            data = json.loads((out / "manifest.json").read_text())
+            done = sum(j["status"] in ("done", "skipped") for j in data["jobs"])
+            if done >= at_least:
+                break
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    status = proc.wait(60)
+    assert at_least <= done < 6, f"the driver should be stopped midway (done={done})"
+    actors = [a["pid"] for a in data["executor"]["actors"]]
+    while any(_alive(pid) for pid in actors) and time.time() < deadline:
+        time.sleep(0.2)
+    assert not any(_alive(pid) for pid in actors), "the stopped driver's actors should die with it"
+    return status, done, manifest(out)
+
+
+def test_ctrl_c_then_a_killed_driver_then_a_rerun_renders_only_what_is_missing(
     cluster: str, photos: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "g"
     args = [sys.executable, "-m", "dreamer", "gallery", str(photos), "-s", "classic", "-s", "swirls", "-o", str(out)]
     args += ["--executor", "ray", "--address", cluster, "--workers", "1", "--max-side", "64", "--steps", "4", "-q"]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    done = 0
-    while time.time() < deadline and proc.poll() is None:
-        if (out / "manifest.json").exists():
-            data = json.loads((out / "manifest.json").read_text())
-            done = sum(j["status"] == "done" for j in data["jobs"])
-            if done >= 2:
-                break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert 2 <= done < 6, f"the driver should be killed midway (done={done})"
-    actors = [a["pid"] for a in data["executor"]["actors"]]
-    while any(_alive(pid) for pid in actors) and time.time() < deadline:
-        time.sleep(0.2)
-    assert not any(_alive(pid) for pid in actors), "the killed driver's actors should die with it"
+    status, first, data = _stop_midway(args, out, 1, signal.SIGINT)  # Ctrl-C: queued tasks cancelled, actors killed
+    assert status == 130 and data["executor"]["name"] == "ray"
+    assert [j["status"] for j in data["jobs"]].count("pending") == 6 - first  # a valid manifest, nothing half-done
+    status, done, _ = _stop_midway(args, out, first + 1, signal.SIGKILL)
+    assert status == -signal.SIGKILL
     finished = {p.name for p in out.glob("*.png") if p.name != "contact_sheet.png"}
     result = subprocess.run(args, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
