@@ -83,7 +83,9 @@ def test_same_images_and_keys_as_the_local_executor(cluster: str, photos: Path, 
     for job in a["jobs"][:2]:
         (local / job["output"]).unlink()
         (on_ray / job["output"]).unlink()
-    finish_on_ray = gallery([str(photos)], STYLES, local, overrides=SMALL, executor="ray", workers=1)
+    finish_on_ray = gallery(
+        [str(photos)], STYLES, local, overrides=SMALL, executor="ray", workers=1, shared_storage=True
+    )
     finish_locally = gallery([str(photos)], STYLES, on_ray, overrides=SMALL)
     for report in (finish_on_ray, finish_locally):
         assert [r.status for r in report.results].count("done") == 2

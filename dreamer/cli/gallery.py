@@ -35,7 +35,9 @@ from dreamer.spec.specs import DreamSpec, RunEnv
     "[default: local, or pool with --workers, or ray with --address].",
 )
 @click.option(
-    "--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001 [default: a private local cluster]."
+    "--address",
+    help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001 [default: $RAY_ADDRESS, else a private "
+    "local cluster].",
 )
 @click.option(
     "--shared-storage",
