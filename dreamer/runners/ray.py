@@ -19,6 +19,7 @@ import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,7 @@ class RayExecutor:
         self.shared_storage = shared_storage
         self.retries = retries
         self.max_restarts = max_restarts
-        self.info: dict[str, Any] = {"name": self.name, "address": address or "local"}
+        self.info: dict[str, Any] = {"name": self.name, "address": address}
         self.started: dict[int, dict[str, Any]] = {}  # each actor's ready() answer, as it comes (back) up
 
     def describe(self) -> dict[str, Any]:
@@ -131,15 +132,17 @@ class RayExecutor:
     def _connect(self) -> bool:
         """Join (or start) the cluster; True when this run owns the connection and must close it."""
         ray = self.ray
-        if ray.is_initialized():
-            return False
-        address = self.address or os.environ.get("RAY_ADDRESS") or "local"
-        options: dict[str, Any] = {"include_dashboard": False} if address == "local" else {}
-        try:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
-        except (ConnectionError, RuntimeError, ValueError) as exc:
-            raise DreamerError(f"--address {address}: cannot join the Ray cluster ({_short(exc)})") from None
-        return True
+        owned = not ray.is_initialized()
+        if owned:
+            address = self.address or os.environ.get("RAY_ADDRESS") or "local"
+            options: dict[str, Any] = {"include_dashboard": False} if address == "local" else {}
+            try:
+                ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                where = f"--address {address}" if address != "local" else "a local Ray cluster"
+                raise DreamerError(f"{where}: cannot start or join it ({_short(exc)})") from None
+        self.info["address"] = ray.get_runtime_context().gcs_address
+        return owned
 
     def _shape(self) -> tuple[int, float, float]:
         """(actors, CPUs each, GPUs each) from the live nodes: a GPU each where there are GPUs."""
@@ -185,11 +188,13 @@ class RayExecutor:
             actors = [cls.remote(max(1, int(cpus)), self.env, self.shared_storage) for _ in range(count)]
             inflight.update({_probe(a): (i, None, []) for i, a in enumerate(actors)})
             yield from self._schedule(jobs, out_dir, actors, inflight)
-        finally:
+        finally:  # also on Ctrl-C: nothing queued starts, nothing running goes on
             for ref in inflight:
-                ray.cancel(ref)
+                with suppress(Exception):
+                    ray.cancel(ref)
             for actor in actors:
-                ray.kill(actor)
+                with suppress(Exception):
+                    ray.kill(actor)
             if owned:
                 ray.shutdown()
 
