@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,28 @@ from dreamer.spec.specs import DreamSpec, RunEnv
     "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, readable=False), help="Gallery folder."
 )
 @click.option("--force", is_flag=True, help="Re-render even what is already there with the same settings.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True, help="Parallel CPU processes.")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 4096),
+    help="Parallel workers: CPU processes on this machine, or Ray actors [default: 1; on Ray one per GPU, "
+    "else one per 4 CPUs of each node].",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "pool", "ray"]),
+    help="Where jobs run: this process, a pool of processes, or a Ray cluster (pip install 'dreamer[ray]') "
+    "[default: local, or pool with --workers, or ray with --address].",
+)
+@click.option(
+    "--address",
+    help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001 [default: $RAY_ADDRESS, else a private "
+    "local cluster].",
+)
+@click.option(
+    "--shared-storage",
+    is_flag=True,
+    help="Ray workers read photos and write images themselves: every node must see PHOTOS and -o at the same paths.",
+)
 @spec_options(DreamSpec)
 @spec_options(RunEnv)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
@@ -33,7 +55,10 @@ def gallery_command(
     all_styles: bool,
     out_dir: Path,
     force: bool,
-    workers: int,
+    workers: int | None,
+    executor: str | None,
+    address: str | None,
+    shared_storage: bool,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -61,11 +86,20 @@ def gallery_command(
             force=force,
             workers=workers,
             env=run_env(ctx, params),
+            executor=executor,
+            address=address,
+            shared_storage=shared_storage,
             on_start=lambda n: bar.reset(total=n),
             on_result=on_result,
         )
     n = {s: sum(r.status == s for r in report.results) for s in ("done", "skipped", "failed")}
     click.echo(f"{out_dir / 'index.html'}: {n['done']} rendered, {n['skipped']} already there, {n['failed']} failed")
+    per_node = Counter(r.node for r in report.results if r.status == "done" and r.node)
+    if per_node:
+        click.echo("per node: " + ", ".join(f"{node} {n}" for node, n in sorted(per_node.items())))
+    retried = sum(bool(r.retries) for r in report.results)
+    if retried:
+        click.echo(f"{retried} jobs were sent again after a worker died (see manifest.json)")
     for item in report.missing:
         click.echo(f"error: {item}", err=True)
     for result in report.failed:

@@ -6,13 +6,14 @@ import html
 import json
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from PIL import Image, ImageDraw
 
 from dreamer import __version__
 from dreamer.outputs.images import atomic_write, save_image
-from dreamer.runners.plan import GalleryReport, Job
+from dreamer.runners.plan import GalleryReport, Job, Result
 from dreamer.spec.styles import Style
 
 THUMB = 256  # thumbnail size (longer side) in the page and the contact sheet
@@ -40,6 +41,7 @@ def write_manifest(report: GalleryReport, jobs: list[Job], styles: list[Style]) 
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "photos": photos,
         "missing_inputs": report.missing,
+        "executor": report.executor,
         "styles": [{"name": s.name, "description": s.description, "settings": s.settings} for s in styles],
         "jobs": [
             {
@@ -47,12 +49,20 @@ def write_manifest(report: GalleryReport, jobs: list[Job], styles: list[Style]) 
                 "status": by_key[j.key].status if j.key in by_key else "pending",
                 "seconds": round(by_key[j.key].seconds, 2) if j.key in by_key else None,
                 "error": by_key[j.key].error if j.key in by_key else None,
+                **_attempts(by_key.get(j.key)),
             }
             for j in jobs
         ],
     }
     text = json.dumps(data, indent=2)
     atomic_write(report.out_dir / "manifest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def _attempts(result: Result | None) -> dict[str, Any]:
+    """Where a job ran and how many tries it took, for executors that report them."""
+    if result is None or (result.node is None and not result.retries):
+        return {}
+    return {"node": result.node, "attempts": 1 + len(result.retries), "retries": result.retries}
 
 
 def _tooltip(job: Job) -> str:

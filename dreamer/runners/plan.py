@@ -47,6 +47,8 @@ class Result:
     status: str  # "done", "skipped" (already there) or "failed"
     seconds: float = 0.0
     error: str | None = None
+    node: str | None = None  # where it ran, for executors with several machines
+    retries: list[str] = field(default_factory=list)  # why earlier attempts were lost (a worker died)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class GalleryReport:
     out_dir: Path
     results: list[Result] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # one line per input that matched no photo
+    executor: dict[str, Any] = field(default_factory=dict)  # what ran the jobs (name, workers, nodes)
 
     @property
     def failed(self) -> list[Result]:
