@@ -16,5 +16,8 @@ dreamer grid --layer blocks.4 --channels 29,56 --diversity 4 --size 96 --seed 1 
 dreamer grid --classes "goldfish,flamingo,daisy,lemon" --alpha --size 128 --seed 1 -o "$out/transparent.png" -q
 dreamer accent dreamer/assets/chelsea.png --class goldfish --seed 1 -o "$tmp/accent_goldfish.png" -q
 dreamer accent dreamer/assets/chelsea.png --channel blocks.5:17 --seed 1 -o "$tmp/accent_b5_17.png" -q
+python scripts/diff_image.py dreamer/assets/chelsea.png "$tmp/accent_goldfish.png" "$tmp/diff_goldfish.png"
+python scripts/diff_image.py dreamer/assets/chelsea.png "$tmp/accent_b5_17.png" "$tmp/diff_b5_17.png"
 python scripts/stack_rows.py "$out/accent.png" --side photo dreamer/assets/chelsea.png \
-  "class goldfish" "$tmp/accent_goldfish.png" "blocks.5:17" "$tmp/accent_b5_17.png"
+  "class goldfish" "$tmp/accent_goldfish.png" "|change| x4" "$tmp/diff_goldfish.png" \
+  "blocks.5:17" "$tmp/accent_b5_17.png" "|change| x4" "$tmp/diff_b5_17.png"
