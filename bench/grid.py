@@ -1,6 +1,6 @@
 """Time a 16-channel feature-visualisation grid through the engine against 0.1's fp32 featvis path, alternating.
 
-Variants (same size, steps, seed and cells; Lucid's transformation recipe):
+Variants (same size, steps, seed and cells; Lucid's recipe: `param="fourier"` with its transforms):
 - ``engine``: ``Engine().grid`` on one kept model at the engine's precision (``auto``: bf16 on CPUs with
   native bf16), folded and fused convs, the recipe as one resample to a fixed size, all cells in one batch;
 - ``engine at fp32``: the same at fp32, to separate the two gains;
@@ -62,13 +62,13 @@ def main() -> None:
     }
     if args.single:
         variants["fp32, one at a time"] = lambda spec: run_featvis(spec.replace(batch=1))
-    warm = VisSpec(size=args.size, steps=2, seed=0, batch=args.channels)
+    warm = VisSpec(param="fourier", size=args.size, steps=2, seed=0, batch=args.channels)
     for fn in variants.values():
         fn(warm)
     times: dict[str, list[float]] = {name: [] for name in variants}
     for r in range(args.repeats):
         for name, fn in variants.items():
-            spec = VisSpec(size=args.size, steps=args.steps, seed=r, batch=args.channels)
+            spec = VisSpec(param="fourier", size=args.size, steps=args.steps, seed=r, batch=args.channels)
             t = time.perf_counter()
             fn(spec)
             times[name].append(time.perf_counter() - t)
@@ -86,7 +86,7 @@ def main() -> None:
     if args.single:
         print(f"  batched fp32 vs one at a time: {med['fp32, one at a time'] / base:.2f}x")
 
-    spec = VisSpec(size=args.size, steps=args.steps, seed=0, batch=args.channels)
+    spec = VisSpec(param="fourier", size=args.size, steps=args.steps, seed=0, batch=args.channels)
     ours = engine.grid(spec, layer=args.layer, channels=chans, columns=args.channels // 2)
     old = labelled_grid(run_featvis(spec), [f"{args.layer}:{c}" for c in chans], args.channels // 2)
     both = Image.new("RGB", (ours.width, ours.height + old.height + 8), "white")

@@ -84,10 +84,39 @@ def visualize(
     progress: bool = True,
     **knobs: Any,
 ) -> Image.Image:
-    """One image optimised from noise to maximise ``objective`` (e.g. ``channel("blocks.4", 7)``)."""
+    """One image optimised from noise to maximise ``objective`` (e.g. ``channel("blocks.4", 7)``).
+
+    With ``alpha=True`` it is RGBA; with ``diversity=N`` a row of the N images on a checkerboard.
+    """
     with progress_bar("visualising", progress) as on_event:
-        (out,) = _engine(engine, device).visualize([objective], (spec or VisSpec()).replace(**knobs), on_event=on_event)
-    return out
+        outs = _engine(engine, device).visualize([objective], (spec or VisSpec()).replace(**knobs), on_event=on_event)
+    if len(outs) == 1:
+        return outs[0]
+    from dreamer.featvis.alpha import on_checkerboard
+    from dreamer.outputs.sheets import labelled_grid
+
+    row = labelled_grid([on_checkerboard(im) for im in outs], [objective.name] * len(outs), len(outs))
+    row.info["dreamer"] = outs[0].info["dreamer"]
+    return row
+
+
+def accent(
+    photo: ImageLike,
+    objective: Any,
+    spec: VisSpec | None = None,
+    *,
+    engine: Engine | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    **knobs: Any,
+) -> Image.Image:
+    """The photo with ``objective`` (a channel or class) accentuated in it, kept close to the photo."""
+    from dreamer.featvis.accent import accent as make_accent
+
+    with progress_bar("accentuating", progress) as on_event:
+        return make_accent(
+            _engine(engine, device), photo, objective, (spec or VisSpec()).replace(**knobs), on_event=on_event
+        )
 
 
 def grid(

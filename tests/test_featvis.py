@@ -173,7 +173,9 @@ def test_top_channels_are_the_strongest_on_the_photo(real_model, cat: Path) -> N
 def test_optimising_a_channel_raises_it_above_the_other_channels(real_model) -> None:
     chans = [3, 40, 90]
     objectives = [channel("blocks.4", c) for c in chans]
-    images = render_cells(real_model, objectives, VisSpec(size=64, steps=48), torch.Generator().manual_seed(0))
+    images = render_cells(
+        real_model, objectives, VisSpec(size=64, steps=48, param="fourier"), torch.Generator().manual_seed(0)
+    )
     x = torch.cat([to_tensor(im) for im in images])
     with LayerHooks(real_model, ["blocks.4"]) as run, torch.no_grad():
         means = run(x)["blocks.4"].mean((2, 3))  # (3, C)
@@ -201,7 +203,9 @@ def _crop_and_rotate(x: torch.Tensor, generator: torch.Generator) -> torch.Tenso
 def test_class_visualisations_are_in_the_models_own_top5_on_a_transformed_copy(real_model) -> None:
     idx = [class_index(real_model, name) for name in CLASSES]
     objectives = [class_logit(i) for i in idx]
-    images = render_cells(real_model, objectives, VisSpec(size=128, steps=96), torch.Generator().manual_seed(0))
+    images = render_cells(
+        real_model, objectives, VisSpec(size=128, steps=96, param="fourier"), torch.Generator().manual_seed(0)
+    )
     x = _crop_and_rotate(torch.cat([to_tensor(im) for im in images]), torch.Generator().manual_seed(1))
     with torch.no_grad():
         top5 = real_model.net(real_model.prepare(x)).topk(5, dim=1).indices
@@ -274,7 +278,9 @@ def test_the_engines_bf16_grid_still_raises_each_channel_above_the_rest(real_mod
     engine = Engine(device="cpu", precision="bf16")
     engine.use(real_model)
     chans = [3, 40, 90]
-    images = engine.visualize([channel("blocks.4", c) for c in chans], VisSpec(size=64, steps=48, seed=0))
+    images = engine.visualize(
+        [channel("blocks.4", c) for c in chans], VisSpec(param="fourier", size=64, steps=48, seed=0)
+    )
     assert engine.model("lite0").precision == "bf16"
     x = torch.cat([to_tensor(im) for im in images])
     with LayerHooks(real_model, ["blocks.4"]) as run, torch.no_grad():  # judged by the fp32 model

@@ -41,8 +41,12 @@ def _save_sheet(out: Any, output: Path, quiet: bool) -> None:
     from dreamer.outputs.images import save_image
 
     save_image(out, output, metadata=out.info["dreamer"])
+    rgba = out.info.get("rgba")  # --alpha: the transparent twin of the checkerboard preview
+    if rgba is not None:
+        save_image(rgba, output.with_name(f"{output.stem}_rgba.png"), metadata=out.info["dreamer"])
     if not quiet:
-        click.echo(f"wrote {output}  (seed {out.info['dreamer']['spec']['seed']})")
+        also = " and its _rgba.png" if rgba is not None else ""
+        click.echo(f"wrote {output}{also}  (seed {out.info['dreamer']['spec']['seed']})")
 
 
 @cli.command()

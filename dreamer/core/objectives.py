@@ -135,14 +135,18 @@ def class_logit(index: int) -> Objective:
 
 
 def per_image(objectives: Sequence[Objective]) -> Objective:
-    """Objective i scores image i of the batch: one optimisation renders a whole grid of features."""
+    """Objective i scores image i of the batch: one optimisation renders a whole grid of features.
+
+    A batch k times as long (k views of each image, image-major) gives objective i views i*k to i*k+k-1.
+    """
     objs = tuple(objectives)
 
     def fn(acts: Acts) -> torch.Tensor:
         n = next(iter(acts.values())).shape[0]
-        if n != len(objs):
+        if n % len(objs):
             raise ValueError(f"per_image: batch of {n} images for {len(objs)} objectives")
-        return torch.cat([o({k: v[i : i + 1] for k, v in acts.items()}) for i, o in enumerate(objs)])
+        k = n // len(objs)
+        return torch.cat([o({a: v[i * k : i * k + k] for a, v in acts.items()}) for i, o in enumerate(objs)])
 
     return Objective(fn, [name for o in objs for name in o.layers], f"per_image({', '.join(o.name for o in objs)})")
 

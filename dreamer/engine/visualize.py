@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 from dreamer.core.objectives import Objective, channel
-from dreamer.core.tensors import to_pil
 from dreamer.engine.events import CancelToken, Finished, OnEvent, Started, Step, emit
+from dreamer.featvis.alpha import on_checkerboard, rgba_sheet, to_image
 from dreamer.featvis.cells import Cell, grid_cells
 from dreamer.featvis.maps import map_pairs, photo_activations, pick_channels
 from dreamer.featvis.optimize import render_cells
@@ -40,16 +40,17 @@ def _run(
     layout: Layout,
 ) -> list[Image.Image]:
     spec = plan.spec
-    batches = -(-len(objectives) // spec.batch)
-    total = spec.steps * batches
+    per_batch, steps = max(1, spec.batch // spec.diversity), spec.step_count
+    batches = -(-len(objectives) // per_batch)
+    total = steps * batches
     started = time.perf_counter()
     emit(on_event, Started("visualize", total, plan.seed, str(plan.model.device), plan.model.precision))
 
     def on_step(start: int, step: int, score: float, images: list[torch.Tensor]) -> None:
-        done = (start // spec.batch) * spec.steps + step + 1
-        wanted = preview_every and (done % preview_every == 0 or step == spec.steps - 1)
-        preview = layout([to_pil(im) for im in images]) if wanted else None
-        emit(on_event, Step(done, total, start // spec.batch, step, score, preview))
+        done = (start // per_batch) * steps + step + 1
+        wanted = preview_every and (done % preview_every == 0 or step == steps - 1)
+        preview = layout([to_image(im) for im in images]) if wanted else None
+        emit(on_event, Step(done, total, start // per_batch, step, score, preview))
         if cancel is not None:
             cancel.check()
 
@@ -75,12 +76,16 @@ def visualize(
     cancel: CancelToken | None = None,
     preview_every: int = 0,
 ) -> list[Image.Image]:
-    """One image per objective, optimised from noise; each carries its settings (kind ``grid``)."""
+    """``spec.diversity`` images per objective, optimised from noise; each carries its settings (kind ``grid``).
+
+    With ``spec.alpha`` the images are RGBA, alpha from the gradient importance.
+    """
     started = time.perf_counter()
     plan = engine.plan(spec)
     images = _run(plan, objectives, on_event, cancel, preview_every, lambda ims: ims[-1])
-    for im, objective in zip(images, objectives, strict=True):
-        im.info["dreamer"] = _meta(plan, "grid", started, cells=[objective.name])
+    names = [o.name for o in objectives for _ in range(spec.diversity)]
+    for im, name in zip(images, names, strict=True):
+        im.info["dreamer"] = _meta(plan, "grid", started, cells=[name])
     return images
 
 
@@ -105,14 +110,18 @@ def grid(
     cells, row_columns = grid_cells(
         plan.model, layer=layer, channels=channels, layers=layers, classes=classes, top=top, photo=photo
     )
-    columns = columns or row_columns
+    if columns is None and (row_columns or spec.diversity > 1):
+        columns = (row_columns or 1) * spec.diversity  # a cell's diverse images side by side
+    labels = [c.label for c in cells for _ in range(spec.diversity)]
 
     def layout(images: list[Image.Image]) -> Image.Image:
-        return labelled_grid(images, [c.label for c in cells[: len(images)]], columns)
+        return labelled_grid([on_checkerboard(im) for im in images], labels[: len(images)], columns)
 
     images = _run(plan, [c.objective for c in cells], on_event, cancel, preview_every, layout)
     out = layout(images)
     out.info["dreamer"] = _meta(plan, "grid", started, cells=[c.label for c in cells])
+    if spec.alpha:  # the same sheet with each cell's own transparency, to save beside the preview
+        out.info["rgba"] = rgba_sheet(images, labels, columns)
     return out
 
 
@@ -130,7 +139,7 @@ def maps(
 ) -> Image.Image:
     """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
     started = time.perf_counter()
-    plan = engine.plan(spec)
+    plan = engine.plan(spec.replace(diversity=1))  # one visualisation beside each map
     loaded = as_loaded(photo)
     act, rgb = photo_activations(plan.model, loaded, layer)
     picked = pick_channels(act, layer, channels, top)

@@ -2,7 +2,8 @@
 
 noise parametrisation (``param``) -> random transforms (``transforms``) -> model with hooks
 -> objective, one score per image -> Adam on the parameters. Cells are optimised together,
-one image per cell, in batches of ``VisSpec.batch``. No printing: progress leaves as callbacks.
+``VisSpec.diversity`` images per cell, in batches of ``VisSpec.batch`` images. No printing: progress
+leaves as callbacks.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import torch
 from PIL import Image
 
 from dreamer.core.objectives import Objective, per_image
-from dreamer.core.tensors import to_pil
 from dreamer.featvis import param
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
@@ -24,6 +24,18 @@ StepCallback = Callable[[int, torch.Tensor, float], None]  # (step, current imag
 CellsCallback = Callable[[int, int, float, list[torch.Tensor]], None]  # (batch start, step, score, images so far)
 
 
+def _views(spec: VisSpec) -> Callable[[torch.Tensor, torch.Generator, float], torch.Tensor]:
+    """What the network sees of the canvas each step: MACO's noisy crops, Lucid's transforms, or the canvas."""
+    if spec.param == "maco":
+        from dreamer.featvis.maco import crop_box, random_crops
+
+        return lambda im, g, progress: random_crops(
+            im, spec.crops, spec.size, crop_box(spec, progress), spec.crop_noise, g
+        )
+    transform = standard_transforms() if spec.transforms else None
+    return lambda im, g, _progress: transform(im, g) if transform else im
+
+
 def optimize(
     model: DreamModel,
     objective: Objective,
@@ -32,7 +44,12 @@ def optimize(
     generator: torch.Generator,
     on_step: StepCallback | None = None,
 ) -> torch.Tensor:
-    """Adam on a noise parametrisation so that ``objective`` (one score per image) rises; (B, 3, S, S)."""
+    """Optimise a noise parametrisation so that ``objective`` rises; (B, 3, S, S), or (B, 4, S, S) with alpha.
+
+    With ``param="maco"`` the objective sees ``spec.crops`` views per image (image-major) and NAdam
+    runs; otherwise one transformed view and Adam. Alpha is the importance map: the accumulated
+    |gradient| of the score with respect to the image (``dreamer.featvis.alpha.importance_alpha``).
+    """
     params, image_fn = param.image(
         batch,
         spec.size,
@@ -41,21 +58,48 @@ def optimize(
         decorrelate=spec.decorrelate,
         generator=generator,
         device=model.device,
+        spectrum=spec.spectrum,
     )
-    optimizer = torch.optim.Adam(params, lr=spec.lr)
-    transform = standard_transforms() if spec.transforms else None
+    steps = spec.step_count
+    optimizer = (torch.optim.NAdam if spec.param == "maco" else torch.optim.Adam)(params, lr=spec.learning_rate)
+    view = _views(spec)
+    importance = torch.zeros(batch, 1, spec.size, spec.size, device=model.device)
+
+    def accumulate(grad: torch.Tensor) -> None:
+        importance.add_(grad.detach().abs().sum(1, keepdim=True))
+
     with LayerHooks(model, objective.layers) as run:
-        for step in range(spec.steps):
+        for step in range(steps):
             optimizer.zero_grad(set_to_none=True)
             image = image_fn()  # (B, 3, S, S) in [0, 1]
-            seen = transform(image, generator) if transform else image
-            score = objective(run(seen))  # (B,)
-            (-score.sum()).backward()  # Adam minimises; we maximise
+            if spec.alpha and image.requires_grad:
+                image.register_hook(accumulate)
+            score = objective(run(view(image, generator, step / max(steps, 1))))  # (B * views,)
+            score = score.view(batch, -1).mean(1)
+            (-score.sum()).backward()  # the optimisers minimise; we maximise
             optimizer.step()
             if on_step is not None:
                 on_step(step, image.detach(), float(score.detach().mean()))
     with torch.no_grad():
-        return image_fn().clamp(0.0, 1.0)
+        final = image_fn().clamp(0.0, 1.0)
+    if not spec.alpha:
+        return final
+    from dreamer.featvis.alpha import importance_alpha
+
+    return torch.cat([final, importance_alpha(importance)], 1)
+
+
+def batch_objective(objectives: Sequence[Objective], spec: VisSpec) -> Objective:
+    """One objective for a batch: ``spec.diversity`` images per objective, minus the diversity penalty."""
+    n = spec.diversity
+    objective = per_image([o for o in objectives for _ in range(n)])
+    if n == 1 or spec.diversity_weight == 0:
+        return objective
+    from dreamer.featvis.diversity import diversity
+
+    views = spec.crops if spec.param == "maco" else 1
+    layers = sorted({spec.diversity_layer or o.layers[0] for o in objectives})
+    return objective - spec.diversity_weight * sum(diversity(name, n, views) for name in layers)
 
 
 def render_cells(
@@ -65,15 +109,19 @@ def render_cells(
     generator: torch.Generator,
     on_step: CellsCallback | None = None,
 ) -> list[Image.Image]:
-    """Optimise one image per objective, ``spec.batch`` at a time; returns the images in order."""
+    """``spec.diversity`` images per objective, ``spec.batch`` images at a time; in order, RGBA with alpha."""
+    from dreamer.featvis.alpha import to_image
+
     done: list[torch.Tensor] = []
-    for start in range(0, len(objectives), spec.batch):
-        chunk = objectives[start : start + spec.batch]
+    per_batch = max(1, spec.batch // spec.diversity)
+    for start in range(0, len(objectives), per_batch):
+        chunk = objectives[start : start + per_batch]
 
         def step_cb(step: int, images: torch.Tensor, score: float, start: int = start) -> None:
             assert on_step is not None
             on_step(start, step, score, [*done, *images])
 
-        images = optimize(model, per_image(chunk), len(chunk), spec, generator, step_cb if on_step else None)
+        objective = batch_objective(chunk, spec)
+        images = optimize(model, objective, len(chunk) * spec.diversity, spec, generator, step_cb if on_step else None)
         done.extend(images)
-    return [to_pil(im) for im in done]
+    return [to_image(im) for im in done]

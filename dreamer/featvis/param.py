@@ -15,7 +15,7 @@ import torch
 from dreamer.errors import DreamerError
 
 Param = tuple[list[torch.Tensor], Callable[[], torch.Tensor]]
-PARAMS = ("fourier", "pixel")
+PARAMS = ("maco", "fourier", "pixel")
 
 # Square root of the ImageNet colour covariance (from Lucid): columns are decorrelated colour axes.
 _COLOR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
@@ -80,8 +80,13 @@ def image(
     decorrelate: bool = True,
     generator: torch.Generator,
     device: torch.device | str = "cpu",
+    spectrum: str = "natural",
 ) -> Param:
-    """The parametrisation by name, wrapped to give RGB in [0, 1]."""
+    """The parametrisation by name, wrapped to give RGB in [0, 1] (``spectrum``: MACO's magnitude source)."""
+    if param == "maco":
+        from dreamer.featvis.maco import maco_image
+
+        return maco_image(batch, h, w, generator=generator, device=device, spectrum=spectrum)
     if param == "fourier":
         params, fn = fourier_image(batch, h, w, generator=generator, device=device)
     elif param == "pixel":

@@ -31,7 +31,7 @@ from dreamer.spec.specs import DreamSpec, VisSpec
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")
 MARKER = "lesson.json"  # a folder holding this was made by ``lesson`` and may be replaced by a new one
-VIS = VisSpec(size=112, steps=128, batch=32)
+VIS = VisSpec(size=112, steps=128, batch=32, param="fourier")  # as its gallery was made; maco is 4x the work a step
 
 
 def lesson(

@@ -1,5 +1,8 @@
 """EfficientNet-Lite0 in plain PyTorch, laid out like timm's ``tf_efficientnet_lite0``.
 
+Lite1-4 are the same network scaled in width and depth (``scaled_stages``); the stem, head and
+the first and last stages' repeats stay fixed in the Lite family.
+
 Our own compact definition so the bundled model loads without importing timm (about 2 s
 of start-up). Module names match timm's, so ``blocks.3`` here is ``blocks.3`` there, and a
 test checks that both give the same logits on the same weights.
@@ -28,6 +31,21 @@ STAGES = (
     ("ir", 4, 5, 2, 6, 192),
     ("ir", 1, 3, 1, 6, 320),
 )
+
+
+def scaled_stages(width: float = 1.0, depth: float = 1.0) -> tuple[tuple[str, int, int, int, int, int], ...]:
+    """STAGES scaled like EfficientNet-Lite: channels by ``width`` (to multiples of 8), inner repeats by ``depth``."""
+
+    def channels(c: int) -> int:
+        scaled = c * width
+        rounded = max(8, int(scaled + 4) // 8 * 8)
+        return rounded + 8 if rounded < 0.9 * scaled else rounded
+
+    last = len(STAGES) - 1
+    return tuple(
+        (kind, r if i in (0, last) else math.ceil(r * depth), k, s, e, channels(c))
+        for i, (kind, r, k, s, e, c) in enumerate(STAGES)
+    )
 
 
 def _memory_format(x: torch.Tensor) -> torch.memory_format:
@@ -265,13 +283,14 @@ class InvertedResidual(nn.Module):
 class EfficientNetLite0(nn.Module):
     """The EfficientNet-Lite0 classifier: stem, seven stages of blocks, head, classifier."""
 
-    def __init__(self, num_classes: int = 1000) -> None:
+    def __init__(self, num_classes: int = 1000, width: float = 1.0, depth: float = 1.0) -> None:
         super().__init__()
+        self.stages = scaled_stages(width, depth)
         self.conv_stem = _conv(3, 32, 3, 2)
         self.bn1 = nn.BatchNorm2d(32, eps=BN_EPS)
         self.act1 = nn.ReLU6()
         stages, cin = [], 32
-        for kind, repeats, k, stride, expand, cout in STAGES:
+        for kind, repeats, k, stride, expand, cout in self.stages:
             blocks = []
             for i in range(repeats):
                 s = stride if i == 0 else 1
@@ -309,9 +328,9 @@ class EfficientNetLite0(nn.Module):
         return self.classifier(self.global_pool(x).flatten(1))
 
 
-def _stage_index() -> list[tuple[int, int]]:
+def _stage_index(stages: tuple = STAGES) -> list[tuple[int, int]]:
     """Flat lukemelas block number -> (stage, index within stage)."""
-    return [(s, i) for s, (_, repeats, *_rest) in enumerate(STAGES) for i in range(repeats)]
+    return [(s, i) for s, (_, repeats, *_rest) in enumerate(stages) for i in range(repeats)]
 
 
 _RENAMES = (
@@ -328,9 +347,9 @@ _BLOCK_RENAMES = {
 }
 
 
-def convert_lukemelas_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+def convert_lukemelas_keys(state: dict[str, torch.Tensor], stages: tuple = STAGES) -> dict[str, torch.Tensor]:
     """Rename lukemelas ``efficientnet_pytorch`` keys to our (and timm's) names; others pass."""
-    where = _stage_index()
+    where = _stage_index(stages)
     out = {}
     for key, value in state.items():
         m = re.match(r"^_blocks\.(\d+)\.(\w+)\.(.+)$", key)

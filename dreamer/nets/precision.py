@@ -90,5 +90,3 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "mps" and not torch.backends.mps.is_available():
         raise DreamerError(f"--device {device}: MPS is not available on this machine")
     return dev
-
-

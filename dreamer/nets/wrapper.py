@@ -179,5 +179,3 @@ class DreamModel:
         values, idx = probs.topk(top)
         names = self.spec.categories or tuple(str(i) for i in range(probs.numel()))
         return [(names[i], float(v)) for v, i in zip(values, idx.tolist(), strict=True)]
-
-

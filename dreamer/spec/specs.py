@@ -18,7 +18,7 @@ from dreamer.spec.schema import MAX_INT, Kind, knob, validate
 SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.core.smoothing
 NORMALIZE_CHOICES = ("mean", "std")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto resolves to one of the others per machine
-PARAM_CHOICES = ("fourier", "pixel")  # feature-visualisation parametrisations, see dreamer.featvis.param
+PARAM_CHOICES = ("maco", "fourier", "pixel")  # feature-visualisation parametrisations, see dreamer.featvis.param
 
 LAYER_HELP = (
     "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
@@ -146,18 +146,77 @@ class VisSpec(Spec):
         None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
     )
     size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look")
-    steps: int = knob(256, "Optimisation steps.", lo=0, hi=100_000, group="steps")
-    lr: float = knob(0.05, "Adam learning rate.", lo=0.0, lo_open=True, hi=100.0, group="steps")
+    steps: int | None = knob(
+        None, "Optimisation steps.", lo=0, hi=100_000, show="128 with maco, else 256", group="steps"
+    )
+    lr: float | None = knob(
+        None,
+        "Learning rate (NAdam with maco, Adam otherwise).",
+        lo=0.0,
+        lo_open=True,
+        hi=100.0,
+        show="1.0 with maco, else 0.05",
+        group="steps",
+    )
     param: str = knob(
-        "fourier",
-        "Image parametrisation: decorrelated Fourier spectrum (Lucid's) or plain pixels.",
+        "maco",
+        "Image parametrisation: maco (natural magnitude spectrum, optimised phase, noisy crops), "
+        "fourier (Lucid's decorrelated 1/f spectrum) or plain pixels.",
         choices=PARAM_CHOICES,
         group="look",
     )
     decorrelate: bool = knob(True, "Fixed colour-decorrelation matrix before the sigmoid.", group="look")
-    transforms: bool = knob(True, "Random pad, jitter, scale and rotation at each step.", group="look")
+    transforms: bool = knob(True, "Random pad, jitter, scale and rotation at each step (fourier, pixel).", group="look")
     batch: int = knob(32, "Images optimised together; 1 = one at a time.", lo=1, hi=4096, group="steps")
+    spectrum: str = knob(
+        "natural",
+        "maco's magnitude spectrum: natural (shipped, from the bundled photos), powerlaw (its 1/f^b fit) "
+        "or a folder of photos to average.",
+        group="look",
+    )
+    crops: int = knob(4, "maco: random crops of each image scored per step.", lo=1, hi=64, group="look")
+    crop_min: float = knob(
+        0.4, "maco: smallest crop side, as a fraction of the image side.", lo=0.05, hi=1.0, group="look"
+    )
+    crop_max: float = knob(
+        0.9, "maco: largest crop side at the start (shrinks halfway to crop-min).", lo=0.05, hi=1.0, group="look"
+    )
+    crop_noise: float = knob(0.05, "maco: Gaussian and uniform noise added to each crop.", lo=0.0, hi=1.0, group="look")
+    diversity: int = knob(
+        1, "Images per cell, pushed apart by a Gram-matrix diversity penalty (1 = off).", lo=1, hi=64, group="look"
+    )
+    diversity_weight: float = knob(
+        10.0, "Weight of the diversity penalty (Gram cosine, 0-1) against the objective.", lo=0.0, hi=1e6, group="look"
+    )
+    diversity_layer: str | None = knob(
+        None, "Layer whose Gram matrices are compared.", show="the objective's layer", group="look"
+    )
+    alpha: bool = knob(
+        False,
+        "Transparency from the accumulated input-gradient importance (RGBA; checkerboard in sheets).",
+        group="look",
+    )
+    accent_layer: str | None = knob(
+        None, "dreamer accent: layer kept close to the photo's activations.", show="earliest dream layer", group="look"
+    )
+    accent_weight: float = knob(
+        3.0,
+        "dreamer accent: weight of that closeness; 1 = as strong as the target at step 0.",
+        lo=0.0,
+        hi=1e6,
+        group="look",
+    )
     seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+
+    @property
+    def step_count(self) -> int:
+        """The steps in use: the given count, or the parametrisation's default."""
+        return self.steps if self.steps is not None else (128 if self.param == "maco" else 256)
+
+    @property
+    def learning_rate(self) -> float:
+        """The learning rate in use: the given one, or the parametrisation's default."""
+        return self.lr if self.lr is not None else (1.0 if self.param == "maco" else 0.05)
 
 
 def parse_pan(text: str) -> tuple[float, float]:

@@ -1,0 +1,165 @@
+"""MACO (Fel et al., NeurIPS 2023): optimise only the Fourier phase of an image, keep its magnitude natural.
+
+The magnitude spectrum is fixed to the average spectrum of natural photos in decorrelated colour
+space (``dreamer/assets/maco_spectrum.npy``, made by ``scripts/maco_spectrum.py`` from the bundled
+public-domain photos), so the image keeps the energy per frequency of a photo and cannot fill with
+high-frequency grain. Each step the network sees several random crops of the canvas with a little
+noise (``crops``); the accumulated |input gradient| is the importance map used as alpha.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dreamer.errors import DreamerError
+from dreamer.featvis.param import _COLOR, Param
+
+SPECTRUM_SIDE = 128  # the shipped spectrum's size; resampled to the canvas
+SPECTRUM_ASSET = Path(__file__).resolve().parent.parent / "assets" / "maco_spectrum.npy"
+PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def to_decorrelated(rgb: torch.Tensor) -> torch.Tensor:
+    """RGB in [0, 1] (B, 3, H, W) -> centred decorrelated colour (the inverse of the colour matrix)."""
+    inverse = torch.linalg.inv(_COLOR).to(rgb)
+    return torch.einsum("bchw,dc->bdhw", rgb - 0.5, inverse)
+
+
+def compute_spectrum(photos: Iterable[Any], side: int = SPECTRUM_SIDE, crops: int = 48, seed: int = 0) -> np.ndarray:
+    """Average rfft2 magnitude (3, side, side//2+1) of random square crops of photos, decorrelated colour."""
+    from PIL import Image
+
+    from dreamer.core.tensors import to_tensor
+
+    g = torch.Generator().manual_seed(seed)
+    total, count = torch.zeros(3, side, side // 2 + 1), 0
+    for photo in photos:
+        rgb = photo if isinstance(photo, Image.Image) else Image.open(photo)
+        x = to_tensor(rgb.convert("RGB"))
+        x = x if x.dim() == 4 else x[None]
+        h, w = x.shape[-2:]
+        for _ in range(crops):
+            c = int(min(h, w) * (0.4 + 0.6 * float(torch.rand(1, generator=g))))
+            y0, x0 = (int(torch.randint(n - c + 1, (1,), generator=g)) for n in (h, w))
+            crop = F.interpolate(x[..., y0 : y0 + c, x0 : x0 + c], size=(side, side), mode="area")
+            d = to_decorrelated(crop)
+            total += torch.fft.rfft2(d - d.mean((-2, -1), keepdim=True), norm="ortho").abs()[0]
+            count += 1
+    if not count:
+        raise DreamerError("--spectrum: no photos to compute a spectrum from")
+    return (total / count).numpy().astype(np.float32)
+
+
+def photos_in(folder: str | Path) -> list[Path]:
+    """The photos in a folder (by suffix), sorted; an error naming the folder when there are none."""
+    p = Path(folder)
+    if not p.is_dir():
+        raise DreamerError(f"--spectrum {p}: not 'natural', 'powerlaw' or a folder of photos")
+    found = sorted(f for f in p.iterdir() if f.suffix.lower() in PHOTO_SUFFIXES)
+    if not found:
+        raise DreamerError(f"--spectrum {p}: no photos ({', '.join(PHOTO_SUFFIXES)}) in the folder")
+    return found
+
+
+def fit_power_law(spectrum: torch.Tensor) -> torch.Tensor:
+    """The spectrum replaced per channel by its least-squares fit ``a / f**b`` (log-log, DC excluded)."""
+    side = spectrum.shape[-2]
+    f = _radius(side, side).clamp_min(1.0 / side)
+    keep = _radius(side, side) > 0
+    out = torch.empty_like(spectrum)
+    for c in range(3):
+        x, y = f[keep].log(), spectrum[c][keep].clamp_min(1e-8).log()
+        slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
+        out[c] = (y.mean() + slope * (f.log() - x.mean())).exp()
+    return out
+
+
+def _radius(h: int, w: int) -> torch.Tensor:
+    """Frequency radius of every rfft2 bin, cycles per pixel."""
+    fy = torch.fft.fftfreq(h)[:, None]
+    fx = torch.fft.rfftfreq(w)[None, :]
+    return (fx * fx + fy * fy).sqrt()
+
+
+@functools.lru_cache(maxsize=4)
+def load_spectrum(source: str = "natural") -> torch.Tensor:
+    """The magnitude spectrum (3, S, S//2+1): ``natural`` (shipped), ``powerlaw`` (its fit) or a photo folder."""
+    if source in ("natural", "powerlaw"):
+        spectrum = torch.from_numpy(np.load(SPECTRUM_ASSET).astype(np.float32))
+        return fit_power_law(spectrum) if source == "powerlaw" else spectrum
+    return torch.from_numpy(compute_spectrum(photos_in(source)))
+
+
+def resample(spectrum: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """A spectrum made at one size, looked up at the frequencies of an h x w rfft2 (nearest lower-size bin)."""
+    side = spectrum.shape[-2]
+    fy = torch.fft.fftfreq(h)
+    fx = torch.fft.rfftfreq(w)
+    iy = (fy * side).round().long() % side  # same frequency in cycles per pixel, in the stored grid
+    ix = (fx * side).round().long().clamp_max(spectrum.shape[-1] - 1)
+    return spectrum[:, iy][:, :, ix]
+
+
+def maco_image(
+    batch: int,
+    h: int,
+    w: int,
+    *,
+    generator: torch.Generator,
+    device: torch.device | str = "cpu",
+    spectrum: str = "natural",
+) -> Param:
+    """A batch of images whose spectrum has a fixed natural magnitude and an optimised phase; RGB in [0, 1]."""
+    magnitude = resample(load_spectrum(spectrum), h, w).to(device)
+    phase = torch.randn(batch, 3, h, w // 2 + 1, generator=generator).to(device).requires_grad_(True)
+    colour = _COLOR.to(device)
+
+    def image_fn() -> torch.Tensor:
+        p = (phase - phase.mean((-2, -1), keepdim=True)) / phase.std((-2, -1), keepdim=True).clamp_min(1e-5)
+        t = torch.fft.irfft2(torch.polar(magnitude.expand_as(p), p), s=(h, w), norm="ortho")
+        t = (t - t.mean((1, 2, 3), keepdim=True)) / t.std((1, 2, 3), keepdim=True).clamp_min(1e-5)
+        return torch.sigmoid(torch.einsum("bchw,rc->brhw", t, colour))
+
+    return [phase], image_fn
+
+
+def random_crops(
+    image: torch.Tensor,
+    n: int,
+    size: int,
+    box: tuple[float, float],
+    noise: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """``n`` random square crops per image (side a ``box`` fraction of the canvas), resized, with noise.
+
+    (B, 3, H, W) -> (B * n, 3, size, size), image-major; Gaussian and uniform noise of scale ``noise``.
+    """
+    b = image.shape[0]
+    m = b * n
+    scale = box[0] + (box[1] - box[0]) * torch.rand(m, generator=generator)
+    centre = (torch.rand(m, 2, generator=generator) * 2 - 1) * (1 - scale)[:, None]
+    zero = torch.zeros(m)
+    theta = torch.stack(
+        [torch.stack([scale, zero, centre[:, 0]], 1), torch.stack([zero, scale, centre[:, 1]], 1)], 1
+    ).to(image)
+    grid = F.affine_grid(theta, [m, 3, size, size], align_corners=False)
+    crops = F.grid_sample(image.repeat_interleave(n, 0), grid, mode="bilinear", align_corners=False)
+    if noise > 0:
+        jitter = torch.randn(crops.shape, generator=generator) * noise
+        jitter += (torch.rand(crops.shape, generator=generator) - 0.5) * noise
+        crops = crops + jitter.to(crops)
+    return crops
+
+
+def crop_box(config: Any, progress: float) -> tuple[float, float]:
+    """The range of crop sides at this point of the run: from ``crop_max`` wide down to ``crop_min``."""
+    lo, top = sorted((config.crop_min, config.crop_max))
+    return (lo, top - (top - lo) * 0.5 * progress)
