@@ -22,7 +22,7 @@ from dreamer.featvis.alpha import importance_alpha, on_checkerboard
 from dreamer.featvis.cells import class_index
 from dreamer.featvis.diversity import gram_similarity
 from dreamer.featvis.optimize import render_cells
-from dreamer.featvis.param import _COLOR
+from dreamer.featvis.param import COLOR
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import STAGES, scaled_stages
 from dreamer.outputs.metadata import read_metadata
@@ -51,7 +51,7 @@ def test_maco_keeps_the_magnitude_and_optimises_only_the_phase() -> None:
     x.mean().backward()
     assert phase.grad is not None and float(phase.grad.abs().sum()) > 0
     # Undo the sigmoid and the colour mixing: the spectra of the two images have one magnitude, up to scale.
-    inverse = torch.linalg.inv(_COLOR)
+    inverse = torch.linalg.inv(COLOR)
     t = torch.einsum("bchw,dc->bdhw", torch.logit(image_fn().detach().double(), eps=1e-12), inverse.double())
     mags = torch.fft.rfft2(t).abs()
     ratio = (mags[0] / mags[1])[:, :, 1:-1]  # the DC and Nyquist columns are constrained to be real

@@ -16,10 +16,11 @@ from dreamer.core.ascent import image_gradient
 from dreamer.core.objectives import layer
 from dreamer.engine import Engine
 from dreamer.errors import DreamerError
-from dreamer.nets import lite0
+from dreamer.nets import kernels, lite0
 from dreamer.nets.fold import conv_bn_pairs, fold_batchnorm
 from dreamer.nets.hooks import LayerHooks
-from dreamer.nets.lite0 import Conv2dSame, EfficientNetLite0
+from dreamer.nets.kernels import Conv2dSame
+from dreamer.nets.lite0 import EfficientNetLite0
 from dreamer.nets.precision import check_precision, cpu_has_native_bf16, resolve_precision, strided_depthwise_in_fp32
 from dreamer.nets.registry import get_spec
 from dreamer.nets.wrapper import DreamModel
@@ -180,7 +181,7 @@ def test_strided_depthwise_convs_get_fp32_input_gradients_inside_bf16(real_model
 @pytest.mark.parametrize(("stride", "groups", "size"), [(2, 6, (16, 16)), (2, 6, (15, 18)), (1, 1, (9, 12))])
 def test_frozen_same_conv_matches_plain_autograd(relu6: bool, stride: int, groups: int, size: tuple[int, int]) -> None:
     """The one-pass pad, fused clamp and input-only backward give what F.pad + conv2d + autograd give."""
-    if relu6 and not lite0._fused_kernel_available():
+    if relu6 and not kernels._fused_kernel_available():
         pytest.skip("no oneDNN fused convolution in this torch build")
     torch.manual_seed(0)
     conv = Conv2dSame(6, 6, 3, stride, 0, groups=groups, bias=True).to(memory_format=torch.channels_last)
@@ -190,7 +191,7 @@ def test_frozen_same_conv_matches_plain_autograd(relu6: bool, stride: int, group
     want = exact(x1)
     conv.requires_grad_(False)
     x2 = x.clone().requires_grad_(True)
-    got = lite0._FrozenConv.apply(x2, conv, relu6)
+    got = kernels._FrozenConv.apply(x2, conv, relu6)
     assert torch.allclose(got, want, atol=1e-5) and got.is_contiguous(memory_format=torch.channels_last)
     weights = torch.randn(want.shape)
     (g_want,) = torch.autograd.grad((want * weights).sum(), x1)
@@ -238,8 +239,8 @@ def test_fused_conv_relu6_matches_the_separate_ops(
     objective = layer("blocks.4")
     image = torch.rand(1, 3, 96, 128, generator=torch.Generator().manual_seed(0))
     calls = []
-    real_apply = lite0._FrozenConv.apply
-    monkeypatch.setattr(lite0._FrozenConv, "apply", lambda *a: (calls.append(1) if a[2] else None) or real_apply(*a))
+    real_apply = kernels._FrozenConv.apply
+    monkeypatch.setattr(kernels._FrozenConv, "apply", lambda *a: (calls.append(1) if a[2] else None) or real_apply(*a))
     with LayerHooks(model, ["blocks.4"]) as run:
         fused, fused_score = image_gradient(run, objective, image)
         assert len(calls) == 22  # the stem, then blocks.0 to blocks.4: 1 + 4 + 4 + 6 + 6 pairs
@@ -267,16 +268,16 @@ def test_hooks_inside_a_fused_pair_still_see_their_own_outputs(real_model: Dream
 
 def test_fusion_is_off_where_the_fused_kernel_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
     """A build without oneDNN (or whose private op fails its check) runs the separate modules."""
-    lite0._fused_kernel_available.cache_clear()
+    kernels._fused_kernel_available.cache_clear()
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: False)
     try:
-        assert lite0._fused_kernel_available() is False
+        assert kernels._fused_kernel_available() is False
         net = EfficientNetLite0().eval().requires_grad_(False)
         fold_batchnorm(net)
         calls = []
-        real_apply = lite0._FrozenConv.apply
-        monkeypatch.setattr(lite0._FrozenConv, "apply", lambda *a: calls.append(a[2]) or real_apply(*a))
+        real_apply = kernels._FrozenConv.apply
+        monkeypatch.setattr(kernels._FrozenConv, "apply", lambda *a: calls.append(a[2]) or real_apply(*a))
         logits = net(torch.rand(1, 3, 64, 64))
         assert True not in calls and logits.shape == (1, 1000)  # no fused clamp, only TF-padded convs
     finally:
-        lite0._fused_kernel_available.cache_clear()
+        kernels._fused_kernel_available.cache_clear()

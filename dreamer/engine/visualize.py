@@ -62,7 +62,8 @@ def _run(
     return images
 
 
-def _meta(plan: Plan, kind: str, started: float, **about: Any) -> dict[str, Any]:
+def sheet_metadata(plan: Plan, kind: str, started: float, **about: Any) -> dict[str, Any]:
+    """A sheet's schema-2 settings: the plan's spec and env, the weights, the time taken and ``about``."""
     about |= {"weights_name": plan.model.weights, "seconds": round(time.perf_counter() - started, 2)}
     return document(kind, to_dict(plan.spec, (Kind.LOOK, Kind.FILE)), plan.env(), **about)
 
@@ -85,7 +86,7 @@ def visualize(
     images = _run(plan, objectives, on_event, cancel, preview_every, lambda ims: ims[-1])
     names = [o.name for o in objectives for _ in range(spec.diversity)]
     for im, name in zip(images, names, strict=True):
-        im.info["dreamer"] = _meta(plan, "grid", started, cells=[name])
+        im.info["dreamer"] = sheet_metadata(plan, "grid", started, cells=[name])
     return images
 
 
@@ -119,7 +120,7 @@ def grid(
 
     images = _run(plan, [c.objective for c in cells], on_event, cancel, preview_every, layout)
     out = layout(images)
-    out.info["dreamer"] = _meta(plan, "grid", started, cells=[c.label for c in cells])
+    out.info["dreamer"] = sheet_metadata(plan, "grid", started, cells=[c.label for c in cells])
     if spec.alpha:  # the same sheet with each cell's own transparency, to save beside the preview
         out.info["rgba"] = rgba_sheet(images, labels, columns)
     return out
@@ -150,5 +151,5 @@ def maps(
     labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
     out = labelled_grid(pairs, labels, columns or (2 if len(pairs) > 3 else len(pairs)))
     photo_name = loaded.path.name if loaded.path else None
-    out.info["dreamer"] = _meta(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
+    out.info["dreamer"] = sheet_metadata(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
     return out

@@ -118,7 +118,7 @@ def accent(
     ``spec.steps`` and ``spec.lr`` default to ``ACCENT_STEPS`` and ``ACCENT_LR`` here.
     """
     from dreamer.engine.events import Finished, Started, Step, emit
-    from dreamer.engine.visualize import _meta
+    from dreamer.engine.visualize import sheet_metadata
     from dreamer.outputs.images import as_loaded, fit_max_side
 
     started = time.perf_counter()
@@ -145,7 +145,7 @@ def accent(
     emit(on_event, Finished(time.perf_counter() - started))
     out = to_pil(image)
     plan = type(plan)(plan.model, spec.replace(accent_layer=layer), plan.seed)
-    out.info["dreamer"] = _meta(
+    out.info["dreamer"] = sheet_metadata(
         plan,
         "accent",
         started,

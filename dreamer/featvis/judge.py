@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from dreamer.errors import DreamerError
 from dreamer.nets.precision import resolve_device
-from dreamer.nets.registry import ModelSpec, _imagenet_categories, _load_into, read_state_dict
+from dreamer.nets.registry import ModelSpec, imagenet_categories, load_into, read_state_dict
 from dreamer.nets.wrapper import DreamModel
 
 # name -> (package, class, width, depth, input size): EfficientNet-Lite's scaling table
@@ -49,7 +49,7 @@ def load_judge(name: str = "lite1", device: str = "cpu") -> DreamModel:
         return lite0.EfficientNetLite0(width=width, depth=depth)
 
     net = architecture()
-    _load_into(net, read_state_dict(path), lambda s: lite0.convert_lukemelas_keys(s, stages))
+    load_into(net, read_state_dict(path), lambda s: lite0.convert_lukemelas_keys(s, stages))
     spec = ModelSpec(
         name=f"efficientnet-{name}",
         build=lambda: net,
@@ -58,7 +58,7 @@ def load_judge(name: str = "lite1", device: str = "cpu") -> DreamModel:
         std=(0.5, 0.5, 0.5),
         dream_layers=(),
         weights_name=path.name,
-        categories=_imagenet_categories(),
+        categories=imagenet_categories(),
     )
     return DreamModel(net, spec, resolve_device(device))
 

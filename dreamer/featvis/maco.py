@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from dreamer.errors import DreamerError
-from dreamer.featvis.param import _COLOR, Param
+from dreamer.featvis.param import COLOR, Param
 
 SPECTRUM_SIDE = 128  # the shipped spectrum's size; resampled to the canvas
 SPECTRUM_ASSET = Path(__file__).resolve().parent.parent / "assets" / "maco_spectrum.npy"
@@ -28,7 +28,7 @@ PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 def to_decorrelated(rgb: torch.Tensor) -> torch.Tensor:
     """RGB in [0, 1] (B, 3, H, W) -> centred decorrelated colour (the inverse of the colour matrix)."""
-    inverse = torch.linalg.inv(_COLOR).to(rgb)
+    inverse = torch.linalg.inv(COLOR).to(rgb)
     return torch.einsum("bchw,dc->bdhw", rgb - 0.5, inverse)
 
 
@@ -119,7 +119,7 @@ def maco_image(
     """A batch of images whose spectrum has a fixed natural magnitude and an optimised phase; RGB in [0, 1]."""
     magnitude = resample(load_spectrum(spectrum), h, w).to(device)
     phase = torch.randn(batch, 3, h, w // 2 + 1, generator=generator).to(device).requires_grad_(True)
-    colour = _COLOR.to(device)
+    colour = COLOR.to(device)
 
     def image_fn() -> torch.Tensor:
         p = (phase - phase.mean((-2, -1), keepdim=True)) / phase.std((-2, -1), keepdim=True).clamp_min(1e-5)

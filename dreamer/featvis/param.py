@@ -19,12 +19,12 @@ PARAMS = ("maco", "fourier", "pixel")
 
 # Square root of the ImageNet colour covariance (from Lucid): columns are decorrelated colour axes.
 _COLOR_SQRT = torch.tensor([[0.26, 0.09, 0.02], [0.27, 0.00, -0.05], [0.27, -0.09, 0.03]])
-_COLOR = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
+COLOR = _COLOR_SQRT / _COLOR_SQRT.norm(dim=0).max()
 
 
 def decorrelate_colors(t: torch.Tensor) -> torch.Tensor:
     """Decorrelated colour space -> RGB (before the sigmoid): (B, 3, H, W) -> (B, 3, H, W)."""
-    return torch.einsum("bchw,rc->brhw", t, _COLOR.to(t.device, t.dtype))
+    return torch.einsum("bchw,rc->brhw", t, COLOR.to(t.device, t.dtype))
 
 
 def to_valid_rgb(image_fn: Callable[[], torch.Tensor], decorrelate: bool = True) -> Callable[[], torch.Tensor]:

@@ -50,7 +50,7 @@ TORCHVISION_LAYERS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _imagenet_categories() -> tuple[str, ...]:
+def imagenet_categories() -> tuple[str, ...]:
     """The 1000 ImageNet class names in the usual index order (shipped as text: no torchvision import)."""
     text = (Path(__file__).parents[1] / "assets" / "imagenet_classes.txt").read_text(encoding="utf-8")
     return tuple(text.splitlines())
@@ -72,7 +72,7 @@ def _lite0_spec() -> ModelSpec:
 
     def build() -> nn.Module:
         net = lite0.EfficientNetLite0()
-        _load_into(net, read_state_dict(_lite0_weights_path()), lite0.convert_lukemelas_keys)
+        load_into(net, read_state_dict(_lite0_weights_path()), lite0.convert_lukemelas_keys)
         return net
 
     return ModelSpec(
@@ -83,7 +83,7 @@ def _lite0_spec() -> ModelSpec:
         std=(0.5, 0.5, 0.5),
         dream_layers=("blocks.4", "blocks.3", "blocks.2", "blocks.5"),
         weights_name="efficientnet-lite0-57934424.pth (ImageNet, bundled)",
-        categories=_imagenet_categories(),
+        categories=imagenet_categories(),
         convert_keys=lite0.convert_lukemelas_keys,
     )
 
@@ -166,7 +166,7 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 
-def _load_into(net: nn.Module, state: dict[str, torch.Tensor], convert: Callable[[dict], dict]) -> None:
+def load_into(net: nn.Module, state: dict[str, torch.Tensor], convert: Callable[[dict], dict]) -> None:
     """Load weights strictly, with an error naming the first missing and unexpected keys."""
     state = convert(state)
     own = net.state_dict()
@@ -204,7 +204,7 @@ def get_model(
         state = read_state_dict(weights)
         net = spec.architecture()
         try:
-            _load_into(net, state, spec.convert_keys)
+            load_into(net, state, spec.convert_keys)
         except DreamerError as exc:
             raise DreamerError(f"--weights {weights}: {exc}") from None
     else:
