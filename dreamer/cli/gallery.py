@@ -71,27 +71,38 @@ def gallery_command(
     if all_styles:
         styles = tuple(style_names())
     overrides = dict(given(ctx, params, DreamSpec).values)
+    finished: list[Any] = []
     with tqdm(total=0, disable=quiet, desc="gallery", unit="render") as bar:
 
         def on_result(result: Any) -> None:
+            finished.append(result)
             if result.status != "skipped":
                 bar.update(1)
                 bar.set_postfix_str(f"{Path(result.job.photo).name} x {result.job.style}")
 
-        report = gallery(
-            photos,
-            styles,
-            out_dir,
-            overrides=overrides,
-            force=force,
-            workers=workers,
-            env=run_env(ctx, params),
-            executor=executor,
-            address=address,
-            shared_storage=shared_storage,
-            on_start=lambda n: bar.reset(total=n),
-            on_result=on_result,
-        )
+        try:
+            report = gallery(
+                photos,
+                styles,
+                out_dir,
+                overrides=overrides,
+                force=force,
+                workers=workers,
+                env=run_env(ctx, params),
+                executor=executor,
+                address=address,
+                shared_storage=shared_storage,
+                on_start=lambda n: bar.reset(total=n),
+                on_result=on_result,
+            )
+        except KeyboardInterrupt:
+            kept = sum(r.status in ("done", "skipped") for r in finished)
+            click.echo(
+                f"interrupted: {kept} images kept in {out_dir} (listed in manifest.json); "
+                "run the same command again to render the rest",
+                err=True,
+            )
+            ctx.exit(130)
     n = {s: sum(r.status == s for r in report.results) for s in ("done", "skipped", "failed")}
     click.echo(f"{out_dir / 'index.html'}: {n['done']} rendered, {n['skipped']} already there, {n['failed']} failed")
     per_node = Counter(r.node for r in report.results if r.status == "done" and r.node)

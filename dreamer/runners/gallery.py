@@ -105,6 +105,9 @@ def _run_gallery(
     try:
         for result in results:
             record(result)
+    except KeyboardInterrupt:  # what finished stays, with its page: a rerun renders only the rest
+        write_index(report, jobs, chosen)
+        raise
     finally:  # on Ctrl-C too: the executor stops its workers and cancels what is outstanding
         getattr(results, "close", lambda: None)()
     write_index(report, jobs, chosen)
