@@ -53,6 +53,12 @@ def progress_bar(desc: str, enabled: bool = True, preview: Preview | None = None
             bar.close()
 
 
+def _vis_spec(spec: VisSpec | None, options: dict[str, Any]) -> VisSpec:
+    """The spec with the VisSpec knobs among ``options`` applied (and removed from ``options``)."""
+    knobs = {k: options.pop(k) for k in list(options) if k in VisSpec.__dataclass_fields__}
+    return (spec or VisSpec()).replace(**knobs)
+
+
 def _engine(engine: Engine | None, device: str) -> Engine:
     return engine if engine is not None else Engine(device=device)
 
@@ -128,9 +134,9 @@ def grid(
     **options: Any,
 ) -> Image.Image:
     """A labelled sheet: ``layer=`` (and ``channels=``/``top=`` with ``photo=``), ``layers=`` or ``classes=``."""
-    knobs = {k: options.pop(k) for k in list(options) if k in VisSpec.__dataclass_fields__}
+    spec = _vis_spec(spec, options)
     with progress_bar("visualising", progress) as on_event:
-        return _engine(engine, device).grid((spec or VisSpec()).replace(**knobs), on_event=on_event, **options)
+        return _engine(engine, device).grid(spec, on_event=on_event, **options)
 
 
 def maps(
@@ -144,11 +150,9 @@ def maps(
     **options: Any,
 ) -> Image.Image:
     """The photo's activation maps at ``layer`` beside what each channel wants to see."""
-    knobs = {k: options.pop(k) for k in list(options) if k in VisSpec.__dataclass_fields__}
+    spec = _vis_spec(spec, options)
     with progress_bar("visualising", progress) as on_event:
-        return _engine(engine, device).maps(
-            photo, layer, (spec or VisSpec()).replace(**knobs), on_event=on_event, **options
-        )
+        return _engine(engine, device).maps(photo, layer, spec, on_event=on_event, **options)
 
 
 def save_dream(im: Image.Image, path: str | os.PathLike[str]) -> Path:
