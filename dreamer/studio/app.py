@@ -236,7 +236,9 @@ def dream_tab(studio: Studio, state: gr.State) -> tuple[gr.File, Form]:
             )
             studio.form = form
             with gr.Accordion("Layer thumbnails (click one to add it)", open=False) as thumbs_box:
-                thumbs = gr.Gallery(label="What each layer sees", columns=4, height=320, elem_id="thumbs")
+                thumbs = gr.Gallery(
+                    label="What each layer sees (★ recommended)", columns=4, allow_preview=False, elem_id="thumbs"
+                )
         with gr.Column(scale=3):
             preview = gr.Image(label="Dream", format="jpeg", interactive=False, elem_id="preview", height=480)
             status = gr.Markdown(elem_id="status")
@@ -245,7 +247,14 @@ def dream_tab(studio: Studio, state: gr.State) -> tuple[gr.File, Form]:
                 stop = gr.Button("Stop", elem_id="stop")
             download = gr.File(label="PNG with its settings", interactive=False, elem_id="download")
             line = gr.Textbox(label="Copy as command", buttons=["copy"], interactive=False, elem_id="command")
-            history = gr.Gallery(label="This session's dreams (click to restore settings)", columns=5, height=200)
+            history = gr.Gallery(
+                label="This session's dreams (click one to restore its settings)",
+                columns=6,
+                height=200,
+                allow_preview=False,
+                object_fit="contain",
+                elem_id="history",
+            )
     photo.change(studio.on_photo, [photo], [editor], concurrency_limit=None, api_name=False)
     sample.change(studio.on_sample, [sample, state], [photo], concurrency_limit=None, api_name=False)
     style.change(studio.on_style, [style, state], form.components, concurrency_limit=None, api_name=False)

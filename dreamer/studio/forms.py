@@ -29,6 +29,7 @@ class Form:
     cls: type
     names: list[str]
     components: list[Any]
+    lists: set[str]  # list knobs shown as multi-select dropdowns (the others as comma-separated text)
 
     def spec(self, values: Sequence[Any], base: Any = None) -> Any:
         """The checked spec the form's values describe (a bad value raises a one-line DreamerError)."""
@@ -42,9 +43,20 @@ class Form:
             if knobs(self.cls)[name][1].kind is Kind.FILE and not files:
                 out.append(gr.skip())
             else:
-                value = getattr(spec, name)
-                out.append(list(value) if isinstance(value, tuple) else value)
+                out.append(_shown(self.cls, name, getattr(spec, name), name in self.lists))
         return out
+
+
+def _shown(cls: type, name: str, value: Any, as_list: bool = False) -> Any:
+    """A knob's value as its control holds it (see ``_control``): lists in dropdowns, text in text boxes."""
+    tp, optional = base_type(field_type(cls, name))
+    if isinstance(value, tuple):
+        if as_list:
+            return list(value)
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value)
+    if tp in (int, float) and optional:
+        return "" if value is None else str(value)
+    return value
 
 
 def _label(name: str) -> str:
@@ -58,7 +70,7 @@ def _control(cls: type, name: str, default: Any, choices: dict[str, Choices]) ->
     common = {"label": _label(name), "info": k.help}
     if k.kind is Kind.FILE:
         gr.Markdown(f"**{_label(name)}**: {k.help}")
-        return gr.File(type="filepath", file_count="single", label=_label(name), height=90)
+        return gr.File(type="filepath", file_count="single", label=_label(name))
     if name in choices or k.choices:
         multi = typing.get_origin(tp) is tuple
         options = list(choices.get(name, k.choices))
@@ -66,12 +78,14 @@ def _control(cls: type, name: str, default: Any, choices: dict[str, Choices]) ->
         return gr.Dropdown(options, value=value, multiselect=multi, allow_custom_value=not k.choices, **common)
     if tp is bool:
         return gr.Checkbox(value=default, **common)
+    if tp in (int, float) and optional:  # a Number box cannot be empty in the page; empty means "not given"
+        return gr.Textbox(value=_shown(cls, name, default), placeholder=k.show or "empty: none", **common)
     if tp in (int, float):
         if tp is float and k.lo is not None and k.hi is not None and k.hi - k.lo <= 1:
             return gr.Slider(k.lo, k.hi, value=default, step=0.01, **common)
         return gr.Number(value=default, precision=0 if tp is int else None, **common)
     if typing.get_origin(tp) is tuple:
-        return gr.Textbox(value=",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in default), **common)
+        return gr.Textbox(value=_shown(cls, name, default), **common)
     return gr.Textbox(value=default or "", placeholder="empty: none" if optional else None, **common)
 
 
@@ -97,7 +111,8 @@ def controls(
             for name in members:
                 names.append(name)
                 components.append(_control(cls, name, getattr(defaults, name), choices or {}))
-    return Form(cls, names, components)
+    lists = {n for n in names if n in (choices or {}) and typing.get_origin(base_type(field_type(cls, n))[0]) is tuple}
+    return Form(cls, names, components, lists)
 
 
 def _from_control(cls: type, name: str, value: Any) -> Any:
@@ -112,6 +127,11 @@ def _from_control(cls: type, name: str, value: Any) -> Any:
         return () if value is None else tuple(value)
     if value is None or (isinstance(value, str) and not value.strip() and optional):
         return None
+    if tp in (int, float) and isinstance(value, str):
+        try:
+            return tp(value.strip())
+        except ValueError:
+            return value  # the check names the knob and what it must be
     if tp is int and isinstance(value, float) and value.is_integer():
         return int(value)
     return value

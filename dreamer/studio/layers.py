@@ -91,5 +91,5 @@ def thumbnails(engine: Engine, model_name: str, folder: Path, spec: VisSpec = TH
 
 
 def open_thumbnails(items: list[tuple[Path, str]]) -> list[tuple[Image.Image, str]]:
-    """The cached thumbnails as images, for a gallery."""
-    return [(Image.open(p).convert("RGB"), label) for p, label in items]
+    """The cached thumbnails as images for a gallery, captioned with the layer (starred if recommended)."""
+    return [(Image.open(p).convert("RGB"), label.split(" (")[0]) for p, label in items]

@@ -54,14 +54,20 @@ def _sheet(studio: Studio, session: Session, run: Any, name: str) -> Iterator[tu
         raise fail(exc) from None
 
 
-def _outputs(prefix: str) -> tuple[gr.Image, gr.Markdown, gr.Button, gr.Button, gr.File]:
+def _outputs(prefix: str, download: str = "PNG with its settings") -> tuple[Any, ...]:
     image = gr.Image(label="Result", interactive=False, elem_id=f"{prefix}-image", height=480)
     status = gr.Markdown(elem_id=f"{prefix}-status")
     with gr.Row():
         go = gr.Button("Run", variant="primary", elem_id=f"{prefix}-go")
         stop = gr.Button("Stop", elem_id=f"{prefix}-stop")
-    download = gr.File(label="PNG with its settings", interactive=False)
+    download = gr.File(label=download, interactive=False, elem_id=f"{prefix}-download")
     return image, status, go, stop, download
+
+
+def _default_layer(studio: Studio) -> str | None:
+    """The model's default dream layer: where the grid and maps tabs start."""
+    recommended = studio.engine.model(studio.config.vis_base.model).spec.dream_layers
+    return recommended[0] if recommended else None
 
 
 def _vis_form(studio: Studio) -> Form:
@@ -73,7 +79,7 @@ def grid_tab(studio: Studio, state: gr.State) -> None:
     layers = studio.layers(studio.config.vis_base.model)
     with gr.Row():
         with gr.Column(scale=2):
-            layer = gr.Dropdown(layers, value=layers[0][1] if layers else None, allow_custom_value=True, label="layer")
+            layer = gr.Dropdown(layers, value=_default_layer(studio), allow_custom_value=True, label="layer")
             channels = gr.Textbox("0-7", label="channels", info="e.g. 0-15 or 3,17,42")
             classes = gr.Textbox(
                 "", label="classes", info="ImageNet names instead of channels, e.g. goldfish, flamingo"
@@ -115,7 +121,7 @@ def maps_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
     with gr.Row():
         with gr.Column(scale=2):
             gr.Markdown("Uses the photo uploaded in the Dream tab.")
-            layer = gr.Dropdown(layers, value=layers[0][1] if layers else None, allow_custom_value=True, label="layer")
+            layer = gr.Dropdown(layers, value=_default_layer(studio), allow_custom_value=True, label="layer")
             top = gr.Number(6, precision=0, label="top", info="the channels that respond most to the photo")
             channels = gr.Textbox("", label="channels", info="instead of top, e.g. 3,17,42")
             form = _vis_form(studio)
@@ -161,7 +167,7 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             )
             form = controls(MotionSpec, config.zoom_motion, open_groups=("motion",))
         with gr.Column(scale=3):
-            image, status, go, stop, download = _outputs("zoom")
+            image, status, go, stop, download = _outputs("zoom", "GIF")
 
     def run_zoom(session: Session, path: str | None, *values: Any) -> Iterator[Any]:
         from dreamer.animate.zoom import zoom
