@@ -27,7 +27,7 @@ from dreamer.studio import tabs
 from dreamer.studio.config import StudioConfig
 from dreamer.studio.forms import Form, command, controls, named
 from dreamer.studio.layers import STAR, cache_dir, layer_choices, open_thumbnails, thumbnails
-from dreamer.studio.session import Session, public, stream
+from dreamer.studio.session import Session, public, stream, worker
 
 ENGINE = "engine"  # the concurrency id every run shares: one run at a time on the server
 NO_STYLE = "(none)"
@@ -70,6 +70,7 @@ class Studio:
     def __init__(self, engine: Engine, config: StudioConfig) -> None:
         self.engine = engine
         self.config = config
+        self.pool = worker()  # every run of this server on one warm thread
         self.models = config.models()
         self._layers: dict[str, list[tuple[str, str]]] = {}
         self.form: Form | None = None
@@ -157,7 +158,7 @@ class Studio:
         yield skip, "queued: starting…", skip, skip, skip
         shown: Image.Image | None = None  # the last preview sent: what a Stop leaves on the page
         try:
-            for item in stream(run, token):
+            for item in stream(run, token, self.pool):
                 if item.kind == "warned":
                     gr.Warning(public(DreamerError(item.message), photo))
                 elif item.kind == "step" and item.step is not None:

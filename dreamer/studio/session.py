@@ -3,14 +3,16 @@
 A run's ``Step`` events carry previews; ``stream`` hands them to the page as they arrive (only the
 newest when several queued up, so a slow browser never slows the render), and a ``CancelToken``
 kept in the session stops the run within one step when the page's Stop button is pressed.
+Runs go to one long-lived worker thread: a fresh thread per render measured about 2x slower on CPU
+(its new malloc arena faults its buffers in again; see ``dreamer.runners.heap``).
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,8 +66,15 @@ class Session:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def stream(run: Run, token: CancelToken, timeout: float = 3600.0) -> Iterator[Item]:
-    """Run ``run`` in a worker thread and yield its previews as they come, then its result.
+def worker() -> concurrent.futures.ThreadPoolExecutor:
+    """The one thread a server's runs execute on (they are one at a time anyway)."""
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dreamer-studio-run")
+
+
+def stream(
+    run: Run, token: CancelToken, pool: concurrent.futures.Executor, timeout: float = 3600.0
+) -> Iterator[Item]:
+    """Run ``run`` on the ``pool``'s thread and yield its previews as they come, then its result.
 
     A ``DreamerError`` from the run is raised here; a cancelled run ends with a "stopped" item.
     Closing the generator (the page went away) cancels the run.
@@ -83,8 +92,7 @@ def stream(run: Run, token: CancelToken, timeout: float = 3600.0) -> Iterator[It
         except BaseException as exc:  # noqa: BLE001 - handed to the page's thread, raised there
             events.put(("error", exc))
 
-    worker = threading.Thread(target=work, name="dreamer-studio-run", daemon=True)
-    worker.start()
+    future = pool.submit(work)
     last: Step | None = None
     try:
         while True:
@@ -115,7 +123,7 @@ def stream(run: Run, token: CancelToken, timeout: float = 3600.0) -> Iterator[It
                 raise payload
     finally:
         token.cancel()  # a no-op after a normal end; stops the worker when the page went away
-        worker.join(timeout=30)
+        concurrent.futures.wait([future], timeout=30)
 
 
 def public(exc: DreamerError, *paths: str | None) -> str:

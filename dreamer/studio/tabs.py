@@ -41,7 +41,7 @@ def _sheet(studio: Studio, session: Session, run: Any, name: str) -> Iterator[tu
     skip = gr.skip()
     yield skip, "queued: starting…", skip
     try:
-        for item in stream(run, session.start()):
+        for item in stream(run, session.start(), studio.pool):
             if item.kind == "step" and item.step is not None:
                 s = item.step
                 yield (s.preview if s.preview is not None else skip), f"step {s.done} of {s.total}", skip
@@ -201,7 +201,7 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
         skip = gr.skip()
         yield skip, "queued: starting…", skip
         try:
-            for item in stream(run, session.start()):
+            for item in stream(run, session.start(), studio.pool):
                 if item.kind == "step" and item.step is not None:
                     yield item.step.preview, f"frame {item.step.done} of {item.step.total}", skip
                 elif item.kind == "stopped":
