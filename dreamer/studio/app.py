@@ -250,8 +250,7 @@ def dream_tab(studio: Studio, state: gr.State) -> tuple[gr.File, Form]:
             line = gr.Textbox(label="Copy as command", buttons=["copy"], interactive=False, elem_id="command")
             history = gr.Gallery(
                 label="This session's dreams (click one to restore its settings)",
-                columns=6,
-                height=200,
+                columns=4,
                 allow_preview=False,
                 object_fit="contain",
                 elem_id="history",

@@ -71,9 +71,7 @@ def worker() -> concurrent.futures.ThreadPoolExecutor:
     return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dreamer-studio-run")
 
 
-def stream(
-    run: Run, token: CancelToken, pool: concurrent.futures.Executor, timeout: float = 3600.0
-) -> Iterator[Item]:
+def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, timeout: float = 3600.0) -> Iterator[Item]:
     """Run ``run`` on the ``pool``'s thread and yield its previews as they come, then its result.
 
     A ``DreamerError`` from the run is raised here; a cancelled run ends with a "stopped" item.

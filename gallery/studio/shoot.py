@@ -81,10 +81,11 @@ def run(page: Page, prefix: str, seconds: float) -> None:
     text = f"document.querySelector('{status}').innerText"
     before = page.js(text)
     page.js(f"document.querySelector('{button}').click()")
-    page.wait(f"{text} !== {json.dumps(before)}", 30)  # started
+    assert before is not None
+    page.wait(f"/queued|step |frame /.test({text})", 60)  # started
     page.wait(f"!/processing|queue|step |frame /.test({text}) && /done|frames at/.test({text})", seconds)
     print(f"{prefix or 'dream'}: {time.time() - started:.1f} s")
-    time.sleep(1.5)
+    time.sleep(3)
 
 
 def main() -> None:
@@ -125,11 +126,6 @@ def main() -> None:
         for name, prefix in (("Feature grid", "grid"), ("Activation maps", "maps"), ("Zoom", "zoom")):
             tab(page, name)
             run(page, prefix, 600)
-            seed = page.js(
-                f"[...document.querySelectorAll('#{prefix}-go')].length && "
-                "[...document.querySelectorAll('input[type=number]')].map(i => i.value).join(' ')"
-            )
-            print(prefix, "number inputs:", seed)
             page.shot(args.out / f"{prefix}.png")
     finally:
         proc.kill()
