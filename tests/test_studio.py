@@ -243,3 +243,46 @@ def test_page_streams_previews_and_the_png_round_trips(
     }
     command_line = browser.js("document.querySelector('#command textarea').value")
     assert command_line.startswith("dreamer render cat.png") and "--seed 1" in command_line
+
+
+def test_style_fills_the_controls_and_history_restores_settings(random_engine: Engine, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from dreamer.spec.styles import load_style
+    from dreamer.studio.app import Studio, dream_tab
+    from dreamer.studio.session import Session
+
+    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
+    with gr.Blocks():
+        dream_tab(studio, gr.State(None))
+    assert studio.form is not None
+    session = Session()
+    try:
+        filled = studio.on_style("classic", session)
+        assert studio.form.spec(filled) == load_style("classic").apply()
+        session.history.append({"path": "x.png", "spec": to_dict(SMALL.replace(steps=3)), "style": "classic"})
+        *restored, style = studio.restore(session, SimpleNamespace(index=0))
+        values = [v if not isinstance(v, dict) else None for v in restored]  # file uploads are left as they are
+        assert studio.form.spec(values).steps == 3 and style == "classic"
+    finally:
+        session.close()
+    assert not session.folder.exists()
+
+
+def test_host_other_than_localhost_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dreamer.studio
+
+    launched: dict[str, Any] = {}
+
+    class Fake:
+        def launch(self, **kwargs: Any) -> None:
+            launched.update(kwargs)
+
+        def close(self) -> None:
+            launched["closed"] = True
+
+    monkeypatch.setattr(dreamer.studio, "build", lambda engine, config: Fake())
+    result = CliRunner().invoke(cli, ["studio", "--host", "0.0.0.0", "--port", "0", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "anyone who can reach this machine" in result.output
+    assert launched["server_name"] == "0.0.0.0" and launched["closed"]
