@@ -1,0 +1,59 @@
+"""``dreamer studio``: the local web app (needs the ``studio`` extra)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import click
+
+from dreamer.cli.group import cli
+from dreamer.cli.options import spec_options
+from dreamer.cli.settings import run_env
+from dreamer.spec.specs import RunEnv
+
+NEEDS = "the studio needs Gradio: pip install 'dreamer[studio]'"
+
+
+@cli.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=7860, show_default=True, help="Port to serve on.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind; 0.0.0.0 lets anyone on your network use the studio (and your CPU or GPU).",
+)
+@click.option(
+    "--allow-downloads",
+    is_flag=True,
+    help="Let the page pick torchvision models, whose weights download on first use (default: the bundled model).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Where layer thumbnails are cached. [default: $DREAMER_CACHE or ~/.cache/dreamer]",
+)
+@spec_options(RunEnv)
+@click.pass_context
+def studio(
+    ctx: click.Context, port: int, host: str, allow_downloads: bool, cache_dir: Path | None, **params: Any
+) -> None:
+    """Start the studio: a local web page where the dream forms live, with every knob."""
+    if importlib.util.find_spec("gradio") is None:
+        raise click.ClickException(NEEDS)
+    from dreamer.engine.engine import Engine
+    from dreamer.studio import StudioConfig, build
+
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(
+            f"warning: binding {host}: anyone who can reach this machine on port {port} can use the studio", err=True
+        )
+    engine = Engine(run_env(ctx, params))
+    config = StudioConfig(allow_downloads=allow_downloads, cache=cache_dir)
+    demo = build(engine, config)
+    click.echo(f"dreamer studio on http://{host}:{port}  ({engine.device}, {engine.precision}; Ctrl-C stops it)")
+    try:
+        demo.launch(server_name=host, server_port=port, max_file_size=config.max_upload, quiet=True, show_error=True)
+    finally:
+        demo.close()

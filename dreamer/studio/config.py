@@ -1,0 +1,35 @@
+"""What a studio server is allowed to do and how big its quick previews are: fixed when it starts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, VisSpec
+from dreamer.studio.layers import THUMB_SPEC
+
+BUNDLED_MODELS = ("lite0",)  # ship their weights: selectable without downloading anything
+
+
+@dataclass(frozen=True)
+class StudioConfig:
+    """Server-wide settings: which models the page may pick, where thumbnails are cached, preview sizes."""
+
+    allow_downloads: bool = False  # let the page pick torchvision models (their weights download on first use)
+    cache: Path | None = None  # thumbnail cache; None = the user's cache dir (see layers.cache_dir)
+    dream_base: DreamSpec = field(default_factory=DreamSpec)
+    thumb_spec: VisSpec = THUMB_SPEC
+    vis_base: VisSpec = field(default_factory=lambda: VisSpec(size=96, steps=128))
+    zoom_spec: DreamSpec = field(default_factory=lambda: ZOOM_SPEC.replace(max_side=256))
+    zoom_motion: MotionSpec = field(default_factory=lambda: MotionSpec(frames=12, zoom=1.05, fps=12.0))
+    max_frames: int = 48  # the zoom tab is a preview; `dreamer zoom` makes long ones
+    max_upload: str = "25mb"  # per uploaded file; decoded pixels are limited by load_image (DREAMER_MAX_PIXELS)
+    preview_steps: int = 5  # a preview at least every this many steps (and at the end of each octave)
+
+    def models(self) -> list[str]:
+        """The model names the page offers."""
+        if not self.allow_downloads:
+            return list(BUNDLED_MODELS)
+        from dreamer.nets.registry import list_models
+
+        return list(dict.fromkeys([*BUNDLED_MODELS, *list_models()]))

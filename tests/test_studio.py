@@ -1,0 +1,288 @@
+"""The studio: a real server on a free localhost port, driven by headless Chromium and by gradio_client."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from dreamer.cli import cli
+from dreamer.engine import Engine
+from dreamer.outputs.metadata import read_metadata
+from dreamer.spec.schema import knobs, to_dict
+from dreamer.spec.specs import DreamSpec, MotionSpec, VisSpec
+
+gr = pytest.importorskip("gradio", reason="the studio is the [studio] extra")
+client_lib = pytest.importorskip("gradio_client")
+
+from dreamer.studio import StudioConfig, serve  # noqa: E402 - needs gradio
+from dreamer.studio.forms import command  # noqa: E402
+
+SMALL = DreamSpec(max_side=96, octaves=3, steps=10, seed=1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture()
+def server(random_engine: Engine, tmp_path: Path) -> Iterator[str]:
+    """The studio on the random-weight model with tiny previews, on a free 127.0.0.1 port."""
+    config = StudioConfig(
+        cache=tmp_path / "cache",
+        dream_base=SMALL,
+        thumb_spec=VisSpec(size=32, steps=2, seed=0),
+        vis_base=VisSpec(size=32, steps=4, batch=8, seed=0),
+        zoom_motion=MotionSpec(frames=2),
+    )
+    port = free_port()
+    demo = serve(random_engine, config, port=port)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+def render_args(photo: Path, **changes: Any) -> dict[str, Any]:
+    """Every parameter of the /render endpoint: the photo, no painted mask, no style, the knobs."""
+    knob_values = to_dict(SMALL) | changes
+    return dict(photo=client_lib.handle_file(str(photo)), painted_mask=None, style="(none)", **knob_values)
+
+
+def test_render_stop_and_bad_input_through_the_http_api(server: str, cat: Path, tmp_path: Path) -> None:
+    client = client_lib.Client(server, verbose=False)
+    preview, status, png, line, history = client.predict(**render_args(cat, steps=2), api_name="/render")
+    assert status.startswith("done") and Image.open(preview).size == (96, 64)
+    meta = read_metadata(png)
+    assert meta["spec"]["steps"] == 2 and meta["spec"]["seed"] == 1 and meta["input"] == "cat.png"
+    assert line == command(meta["spec"], "cat.png", DreamSpec) and "--steps 2" in line and "--seed 1" in line
+    assert len(history) == 1
+
+    # Stop: a long render ends within a step of the request, keeping its last preview.
+    job = client.submit(**render_args(cat, steps=400, octaves=1), api_name="/render")
+    deadline = time.time() + 60
+    while time.time() < deadline and not any(o[1].startswith("step") for o in job.outputs()):
+        time.sleep(0.05)
+    client.predict(api_name="/stop")
+    preview, status, *_ = job.result(timeout=60)
+    assert status.startswith("stopped after"), status
+    done = int(status.split()[2])
+    assert 0 < done < 400 and Image.open(preview).size == (96, 64)
+
+    # Bad input: a one-line error naming the problem (no server folders), and the next request works.
+    text = tmp_path / "notes.png"
+    text.write_text("not a photo")
+    bad = [
+        (render_args(text), "notes.png: not an image file Pillow can read"),
+        (render_args(cat, steps=-1), "steps must be at least 0"),
+        (render_args(cat, layers=["blocks.99"]), "has no layer 'blocks.99'"),
+        (render_args(cat, model="vgg16"), "--allow-downloads"),
+    ]
+    for args, message in bad:
+        with pytest.raises(client_lib.exceptions.AppError) as caught:
+            client.predict(**args, api_name="/render")
+        assert message in str(caught.value) and "/tmp" not in str(caught.value)
+    *_, history = client.predict(**render_args(cat, steps=1), api_name="/render")
+    assert len(history) == 2  # this session's finished renders only: the stopped and failed ones added nothing
+
+
+def test_other_tabs_through_the_http_api(server: str, cat: Path) -> None:
+    client = client_lib.Client(server, verbose=False)
+    vis = to_dict(VisSpec(size=32, steps=4, batch=8, seed=0))
+    image, status, png = client.predict(layer="blocks.2", channels="0-3", classes="", **vis, api_name="/grid")
+    assert status.startswith("done") and read_metadata(png)["kind"] == "grid"
+    photo = client_lib.handle_file(str(cat))
+    image, status, png = client.predict(photo=photo, layer="blocks.2", top=2, channels="", **vis, api_name="/maps")
+    assert read_metadata(png)["kind"] == "maps" and Image.open(image).size[0] > 64
+    motion = to_dict(MotionSpec(frames=2))
+    motion["pan"] = "0,0"
+    image, status, gif = client.predict(photo=photo, **motion, api_name="/zoom")
+    assert Image.open(gif).n_frames == 2 and status.startswith("2 frames")
+    with pytest.raises(client_lib.exceptions.AppError, match="at most 48"):
+        client.predict(photo=photo, **(motion | {"frames": 49}), api_name="/zoom")
+
+
+def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
+    from dreamer.studio.app import Studio, dream_tab
+
+    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
+    with gr.Blocks():
+        dream_tab(studio, gr.State(None))
+    assert studio.form is not None
+    assert sorted(studio.form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
+    assert studio.form.spec(studio.form.values(SMALL)) == SMALL
+
+
+def test_studio_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
+    result = CliRunner().invoke(cli, ["studio"])
+    assert result.exit_code == 1 and "pip install 'dreamer[studio]'" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+# --- the page in a real browser ---
+
+
+def _chromium() -> str:
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        if path := shutil.which(name):
+            return path
+    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
+
+
+class DevTools:
+    """A minimal DevTools-protocol client for one page (websocket-client), every wait bounded."""
+
+    def __init__(self, url: str, timeout: float = 10) -> None:
+        websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
+        self.ws = websocket.create_connection(url, timeout=timeout)
+        self.next_id = 0
+
+    def call(self, method: str, **params: Any) -> dict[str, Any]:
+        self.next_id += 1
+        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
+        for _ in range(10_000):  # skip events until our answer
+            reply = json.loads(self.ws.recv())
+            if reply.get("id") == self.next_id:
+                assert "error" not in reply, reply
+                return reply["result"]
+        raise AssertionError(f"no answer to {method}")
+
+    def js(self, expression: str) -> Any:
+        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+
+    def wait(self, expression: str, seconds: float, what: str) -> Any:
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            if value := self.js(expression):
+                return value
+            time.sleep(0.1)
+        raise AssertionError(f"timed out waiting for {what}: {self.js('document.body.innerText.slice(0, 2000)')}")
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[DevTools]:
+    """Headless Chromium with a fresh profile, and a DevTools connection to its page."""
+    profile = tmp_path / "profile"
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
+    flags += ["--window-size=1400,1000"]
+    proc = subprocess.Popen([_chromium(), *flags, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.time() + 60
+        while not port_file.exists() and time.time() < deadline:
+            time.sleep(0.1)
+        port = int(port_file.read_text().split()[0])
+        pages = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
+        page = next(p for p in pages if p["type"] == "page")
+        tools = DevTools(page["webSocketDebuggerUrl"])
+        yield tools
+        tools.ws.close()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+WATCH_PREVIEW = """
+window.__srcs = [];
+new MutationObserver(() => {
+  const img = document.querySelector('#preview img');
+  if (img && img.src && window.__srcs[window.__srcs.length - 1] !== img.src) window.__srcs.push(img.src);
+}).observe(document.body, {subtree: true, childList: true, attributes: true, attributeFilter: ['src']});
+true
+"""
+
+
+def test_page_streams_previews_and_the_png_round_trips(
+    server: str, browser: DevTools, cat: Path, tmp_path: Path
+) -> None:
+    browser.call("Page.navigate", url=server)
+    browser.wait("!!document.querySelector('#go') && !!document.querySelector('#photo input[type=file]')", 60, "page")
+    root = browser.call("DOM.getDocument", depth=-1, pierce=True)["root"]["nodeId"]
+    node = browser.call("DOM.querySelector", nodeId=root, selector="#photo input[type=file]")["nodeId"]
+    browser.call("DOM.setFileInputFiles", files=[str(cat)], nodeId=node)
+    browser.wait("document.querySelector('#photo').innerText.includes('cat.png')", 30, "the upload")
+    browser.wait("!!document.querySelector('canvas')", 30, "the mask editor to show the photo")
+    assert browser.js(WATCH_PREVIEW)
+    browser.js("document.querySelector('#go').click()")
+    href = browser.wait(
+        "(document.querySelector('#status').innerText.startsWith('done') && "
+        "document.querySelector('#download a[href]')?.href) || ''",
+        90,
+        "the render to finish",
+    )
+    srcs = browser.js("window.__srcs")
+    assert len(set(srcs)) >= 3, f"expected two previews before the final image, saw {srcs}"
+    png = tmp_path / "downloaded.png"
+    png.write_bytes(urllib.request.urlopen(href, timeout=30).read())
+    result = CliRunner().invoke(cli, ["info", "--json", str(png)])
+    assert result.exit_code == 0, result.output
+    meta = json.loads(result.output)
+    assert meta["kind"] == "dream" and meta["input"] == "cat.png"
+    assert {k: meta["spec"][k] for k in ("steps", "octaves", "max_side", "seed")} == {
+        "steps": 10,
+        "octaves": 3,
+        "max_side": 96,
+        "seed": 1,
+    }
+    command_line = browser.js("document.querySelector('#command textarea').value")
+    assert command_line.startswith("dreamer render cat.png") and "--seed 1" in command_line
+
+
+def test_style_fills_the_controls_and_history_restores_settings(random_engine: Engine, tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from dreamer.spec.styles import load_style
+    from dreamer.studio.app import Studio, dream_tab
+    from dreamer.studio.session import Session
+
+    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
+    with gr.Blocks():
+        dream_tab(studio, gr.State(None))
+    assert studio.form is not None
+    session = Session()
+    try:
+        filled = studio.on_style("classic", session)
+        assert studio.form.spec(filled) == load_style("classic").apply()
+        session.history.append({"path": "x.png", "spec": to_dict(SMALL.replace(steps=3)), "style": "classic"})
+        *restored, style = studio.restore(session, SimpleNamespace(index=0))
+        values = [v if not isinstance(v, dict) else None for v in restored]  # file uploads are left as they are
+        assert studio.form.spec(values).steps == 3 and style == "classic"
+    finally:
+        session.close()
+    assert not session.folder.exists()
+
+
+def test_host_other_than_localhost_warns(monkeypatch: pytest.MonkeyPatch) -> None:
+    import dreamer.studio
+
+    launched: dict[str, Any] = {}
+
+    class Fake:
+        def launch(self, **kwargs: Any) -> None:
+            launched.update(kwargs)
+
+        def close(self) -> None:
+            launched["closed"] = True
+
+    monkeypatch.setattr(dreamer.studio, "build", lambda engine, config: Fake())
+    result = CliRunner().invoke(cli, ["studio", "--host", "0.0.0.0", "--port", "0", "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "anyone who can reach this machine" in result.output
+    assert launched["server_name"] == "0.0.0.0" and launched["closed"]
