@@ -70,7 +70,7 @@ class Studio:
     def __init__(self, engine: Engine, config: StudioConfig) -> None:
         self.engine = engine
         self.config = config
-        self.pool = worker()  # every run of this server on one warm thread
+        self.pool = worker()  # every torch call of this server on one thread (see dreamer.studio.session)
         self.models = config.models()
         self._layers: dict[str, list[tuple[str, str]]] = {}
         self.form: Form | None = None
@@ -79,8 +79,12 @@ class Studio:
         """The layer picker's choices for a model (computed once per model)."""
         if model not in self._layers:
             self.check_model(model)
-            self._layers[model] = layer_choices(self.engine.model(model))
+            self._layers[model] = layer_choices(self.model(model))
         return self._layers[model]
+
+    def model(self, name: str) -> Any:
+        """The engine's model, loaded on the run thread (torch work never leaves that thread)."""
+        return self.pool.submit(self.engine.model, name).result()
 
     def check_model(self, model: str) -> None:
         """Refuse a model the page may not pick (one that would download weights without --allow-downloads)."""
@@ -198,7 +202,8 @@ class Studio:
         """The layer thumbnails of a model (computed once, then read from the cache)."""
         self.check_model(model)
         try:
-            items = thumbnails(self.engine, model, cache_dir(self.config.cache), self.config.thumb_spec)
+            job = self.pool.submit(thumbnails, self.engine, model, cache_dir(self.config.cache), self.config.thumb_spec)
+            items = job.result()
         except DreamerError as exc:
             raise fail(exc) from None
         return open_thumbnails(items)

@@ -3,8 +3,9 @@
 A run's ``Step`` events carry previews; ``stream`` hands them to the page as they arrive (only the
 newest when several queued up, so a slow browser never slows the render), and a ``CancelToken``
 kept in the session stops the run within one step when the page's Stop button is pressed.
-Runs go to one long-lived worker thread: a fresh thread per render measured about 2x slower on CPU
-(its new malloc arena faults its buffers in again; see ``dreamer.runners.heap``).
+Every torch call of a server (model loading, thumbnails, runs) goes to one long-lived worker thread:
+each thread that runs torch gets its own OpenMP team, and two teams on 2 cores take turns spinning,
+so a render measured about 2x slower in a second thread than in the thread that loaded the model.
 """
 
 from __future__ import annotations

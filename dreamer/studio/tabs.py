@@ -66,7 +66,7 @@ def _outputs(prefix: str, download: str = "PNG with its settings") -> tuple[Any,
 
 def _default_layer(studio: Studio) -> str | None:
     """The model's default dream layer: where the grid and maps tabs start."""
-    recommended = studio.engine.model(studio.config.vis_base.model).spec.dream_layers
+    recommended = studio.model(studio.config.vis_base.model).spec.dream_layers
     return recommended[0] if recommended else None
 
 
