@@ -57,6 +57,16 @@ def use_random_model(monkeypatch: pytest.MonkeyPatch, random_model: DreamModel) 
 
 
 @pytest.fixture()
+def photos(tmp_path: Path) -> Path:
+    """A folder with the three bundled photos, shrunk."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("astronaut", "chelsea", "coffee"):
+        Image.open(sample_path(name)).convert("RGB").resize((96, 72)).save(folder / f"{name}.png")
+    return folder
+
+
+@pytest.fixture()
 def cat(tmp_path: Path) -> Path:
     """A 96x64 copy of the bundled cat photo."""
     p = tmp_path / "cat.png"

@@ -18,21 +18,10 @@ from PIL import Image
 from dreamer.cli import cli
 from dreamer.outputs.metadata import read_metadata
 from dreamer.runners.gallery import collect_photos, gallery
-from dreamer.samples import sample_path
 
 SMALL = {"max_side": 64, "steps": 2, "octaves": 2}
 SMALL_ARGS = ["--max-side", "64", "--steps", "2", "--octaves", "2", "-q"]
 XSS = "<img src=x onerror=alert(1)>.png"
-
-
-@pytest.fixture()
-def photos(tmp_path: Path) -> Path:
-    """A folder with the three bundled photos, shrunk."""
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for name in ("astronaut", "chelsea", "coffee"):
-        Image.open(sample_path(name)).convert("RGB").resize((96, 72)).save(folder / f"{name}.png")
-    return folder
 
 
 def check_manifest(out: Path, expected_jobs: int) -> dict:

@@ -11,21 +11,9 @@ import time
 from pathlib import Path
 
 import psutil
-import pytest
 from PIL import Image
 
-from dreamer.samples import sample_path
-
 DEADLINE = 180  # seconds any one wait may take on a busy 2-core machine
-
-
-@pytest.fixture()
-def photos(tmp_path: Path) -> Path:
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for name in ("astronaut", "chelsea", "coffee"):
-        Image.open(sample_path(name)).convert("RGB").resize((128, 96)).save(folder / f"{name}.png")
-    return folder
 
 
 def start(photos: Path, out: Path) -> subprocess.Popen:

@@ -40,16 +40,6 @@ def cluster() -> Iterator[str]:
         patch.undo()
 
 
-@pytest.fixture()
-def photos(tmp_path: Path) -> Path:
-    """A folder with the three bundled photos, shrunk."""
-    folder = tmp_path / "photos"
-    folder.mkdir()
-    for name in ("astronaut", "chelsea", "coffee"):
-        Image.open(sample_path(name)).convert("RGB").resize((96, 72)).save(folder / f"{name}.png")
-    return folder
-
-
 def manifest(out: Path) -> dict:
     """The gallery's manifest; every finished job's image opens."""
     data = json.loads((out / "manifest.json").read_text())
