@@ -8,6 +8,7 @@ form. Adding a knob is one ``knob(...)`` field plus the code that uses it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -61,9 +62,14 @@ def knobs(cls: type) -> dict[str, tuple[dataclasses.Field, Knob]]:
     return {f.name: (f, f.metadata["knob"]) for f in dataclasses.fields(cls) if "knob" in f.metadata}
 
 
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)  # resolving every annotation is slow: once per spec class
+
+
 def field_type(cls: type, name: str) -> Any:
     """The resolved annotation of a spec field (``int``, ``str | None``, ``tuple[str, ...]`` ...)."""
-    return typing.get_type_hints(cls)[name]
+    return _hints(cls)[name]
 
 
 def base_type(tp: Any) -> tuple[Any, bool]:
