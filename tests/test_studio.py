@@ -63,12 +63,14 @@ def render_args(photo: Path, **changes: Any) -> dict[str, Any]:
 
 def test_render_stop_and_bad_input_through_the_http_api(server: str, cat: Path, tmp_path: Path) -> None:
     client = client_lib.Client(server, verbose=False)
-    preview, status, png, line, history = client.predict(**render_args(cat, steps=2), api_name="/render")
-    assert status.startswith("done") and Image.open(preview).size == (96, 64)
+    image, status = client.predict(**render_args(cat, steps=2), api_name="/render")
+    assert status.startswith("done") and Image.open(image).size == (96, 64)
+    png, line, history = client.predict(api_name="/result")  # what the page asks for after a render
     meta = read_metadata(png)
     assert meta["spec"]["steps"] == 2 and meta["spec"]["seed"] == 1 and meta["input"] == "cat.png"
+    assert Image.open(png).size == (96, 64)
     assert line == command(meta["spec"], "cat.png", DreamSpec) and "--steps 2" in line and "--seed 1" in line
-    assert len(history) == 1
+    assert len(history) == 1 and max(Image.open(history[0]["image"]).size) <= 160
 
     # Stop: a long render ends within a step of the request, keeping its last preview.
     job = client.submit(**render_args(cat, steps=400, octaves=1), api_name="/render")
@@ -76,10 +78,12 @@ def test_render_stop_and_bad_input_through_the_http_api(server: str, cat: Path, 
     while time.time() < deadline and not any(o[1].startswith("step") for o in job.outputs()):
         time.sleep(0.05)
     client.predict(api_name="/stop")
-    preview, status, *_ = job.result(timeout=60)
+    preview, status = job.result(timeout=60)
     assert status.startswith("stopped after"), status
     done = int(status.split()[2])
     assert 0 < done < 400 and Image.open(preview).size == (96, 64)
+    after_stop = client.predict(api_name="/result")  # a Gradio "no change" for each: the last result stays
+    assert len(after_stop) == 3 and all(o == {"__type__": "update"} for o in after_stop)
 
     # Bad input: a one-line error naming the problem (no server folders), and the next request works.
     text = tmp_path / "notes.png"
@@ -94,7 +98,8 @@ def test_render_stop_and_bad_input_through_the_http_api(server: str, cat: Path, 
         with pytest.raises(client_lib.exceptions.AppError) as caught:
             client.predict(**args, api_name="/render")
         assert message in str(caught.value) and "/tmp" not in str(caught.value)
-    *_, history = client.predict(**render_args(cat, steps=1), api_name="/render")
+    client.predict(**render_args(cat, steps=1), api_name="/render")
+    *_, history = client.predict(api_name="/result")
     assert len(history) == 2  # this session's finished renders only: the stopped and failed ones added nothing
 
 
@@ -115,7 +120,8 @@ def test_other_tabs_through_the_http_api(server: str, cat: Path) -> None:
 
 
 def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
-    from dreamer.studio.app import Studio, dream_tab
+    from dreamer.studio.app import Studio
+    from dreamer.studio.tabs import dream_tab
 
     studio = Studio(random_engine, StudioConfig(cache=tmp_path))
     with gr.Blocks():
@@ -123,6 +129,27 @@ def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -
     assert studio.form is not None
     assert sorted(studio.form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
     assert studio.form.spec(studio.form.values(SMALL)) == SMALL
+
+
+def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_engine: Engine, tmp_path: Path) -> None:
+    """A forward pass on any other thread keeps a second OpenMP team alive: renders measured 2x slower."""
+    import threading
+
+    from dreamer.studio import build
+    from dreamer.studio.app import QUEUE_POLL_S, Studio
+
+    threads: list[str] = []
+    net = random_engine.model(SMALL.model).net
+    handle = net.register_forward_pre_hook(lambda *_: threads.append(threading.current_thread().name))
+    try:
+        config = StudioConfig(cache=tmp_path, thumb_spec=VisSpec(size=32, steps=1, seed=0))
+        demo = build(random_engine, config)  # the layer lists of every tab: a forward pass each
+        Studio(random_engine, config).show_thumbnails(SMALL.model)
+    finally:
+        handle.remove()
+    assert threads and {t.split("_")[0] for t in threads} == {"dreamer-studio-run"}, threads
+    # Gradio's queue loop wakes every 1 ms by default; the studio makes it 10 ms (a private attribute).
+    assert demo._queue.sleep_when_free >= QUEUE_POLL_S
 
 
 def test_studio_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -249,8 +276,9 @@ def test_style_fills_the_controls_and_history_restores_settings(random_engine: E
     from types import SimpleNamespace
 
     from dreamer.spec.styles import load_style
-    from dreamer.studio.app import Studio, dream_tab
+    from dreamer.studio.app import Studio
     from dreamer.studio.session import Session
+    from dreamer.studio.tabs import dream_tab
 
     studio = Studio(random_engine, StudioConfig(cache=tmp_path))
     with gr.Blocks():

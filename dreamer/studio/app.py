@@ -1,7 +1,8 @@
-"""The studio's page: the Dream tab (photo, mask, style, every knob, streamed preview, result, history).
+"""The studio's app: its handlers (the Dream tab's photo, mask, style, render, result and history), built and served.
 
-Controls come from the schema (``dreamer.studio.forms``); renders run on the server's one ``Engine``
-in a worker thread (``dreamer.studio.session.stream``), one at a time across all tabs and sessions.
+Controls come from the schema (``dreamer.studio.forms``), layouts from ``dreamer.studio.tabs``;
+renders run on the server's one ``Engine`` in a worker thread (``dreamer.studio.session.stream``),
+one at a time across all tabs and sessions.
 """
 
 from __future__ import annotations
@@ -17,36 +18,21 @@ from PIL import Image, ImageChops
 from dreamer.api import save_dream
 from dreamer.engine.engine import Engine
 from dreamer.errors import DreamerError
-from dreamer.outputs.images import LoadedImage, load_image
-from dreamer.samples import sample_names, sample_path
+from dreamer.samples import sample_path
 from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs
 from dreamer.spec.specs import DreamSpec
-from dreamer.spec.styles import load_style, style_names
+from dreamer.spec.styles import load_style
 from dreamer.studio import tabs
 from dreamer.studio.config import StudioConfig
-from dreamer.studio.forms import Form, command, controls, named
+from dreamer.studio.forms import Form, command
 from dreamer.studio.layers import STAR, cache_dir, layer_choices, open_thumbnails, thumbnails
-from dreamer.studio.session import Session, public, stream, worker
+from dreamer.studio.session import Session, fail, photo_of, public, stream, worker
+from dreamer.studio.tabs import NO_STYLE
 
-ENGINE = "engine"  # the concurrency id every run shares: one run at a time on the server
-NO_STYLE = "(none)"
+QUEUE_POLL_S = 0.01  # how often the queue looks for a new job (see calm)
+THUMB_SIDE = 160  # the history strip's pictures
 FILES = [n for n, (_, k) in knobs(DreamSpec).items() if k.kind is Kind.FILE]
-
-
-def fail(exc: DreamerError, *paths: str | None) -> gr.Error:
-    """The page's error for a library error: its one line, server folders cut out."""
-    return gr.Error(public(exc, *paths), print_exception=False)
-
-
-def photo_of(path: str | None) -> LoadedImage:
-    """The uploaded photo, decoded with the library's checks (size, pixels, corrupt data)."""
-    if not path:
-        raise gr.Error("upload a photo or pick a sample first", print_exception=False)
-    try:
-        return load_image(path)
-    except DreamerError as exc:
-        raise fail(exc, path) from None
 
 
 def painted_mask(editor: dict[str, Any] | None, session: Session) -> str | None:
@@ -79,7 +65,7 @@ class Studio:
         """The layer picker's choices for a model (computed once per model)."""
         if model not in self._layers:
             self.check_model(model)
-            self._layers[model] = layer_choices(self.model(model))
+            self._layers[model] = self.pool.submit(layer_choices, self.model(model)).result()
         return self._layers[model]
 
     def model(self, name: str) -> Any:
@@ -140,9 +126,16 @@ class Studio:
 
     def render(
         self, session: Session, photo: str | None, editor: Any, style: str | None, *values: Any
-    ) -> Iterator[tuple[Any, ...]]:
-        """Dream the photo, yielding (preview, status, download, command, history) as the dream forms."""
+    ) -> Iterator[tuple[Any, str]]:
+        """Dream the photo, yielding (preview, status) as it forms, then the dream.
+
+        Only the preview and the status change while it runs: a Gradio "no change" for any other
+        output rebuilds that component (milliseconds each, every preview), so the download, command
+        line and history are filled by ``result``, the event that follows a finished render. The PNG
+        with its settings is written on the run thread while the page fetches the dream.
+        """
         assert self.form is not None
+        session.finished = None
         loaded = photo_of(photo)
         spec = self.spec(self.form, values, base=DreamSpec())
         mask = painted_mask(editor, session)
@@ -158,38 +151,60 @@ class Studio:
                 loaded, spec, on_event=on_event, cancel=cancel, preview_every=every, provenance=provenance
             )
 
-        skip = gr.skip()
-        yield skip, "queued: starting…", skip, skip, skip
-        shown: Image.Image | None = None  # the last preview sent: what a Stop leaves on the page
+        shown: Any = gr.skip()  # the last preview sent: what a Stop leaves on the page
         try:
             for item in stream(run, token, self.pool):
+                s = item.step
                 if item.kind == "warned":
                     gr.Warning(public(DreamerError(item.message), photo))
-                elif item.kind == "step" and item.step is not None:
-                    s, shown = item.step, item.step.preview
-                    yield shown, f"step {s.done} of {s.total} (octave {s.octave + 1})", skip, skip, skip
+                elif item.kind == "step" and s is not None and s.done < s.total:  # the last one is the result
+                    # Each octave's last step, and every few on the largest: each preview costs the
+                    # server and the page a few milliseconds of CPU that the render would have used.
+                    if s.step == spec.steps - 1 or s.octave == s.total // spec.steps - 1:
+                        shown = s.preview
+                        yield shown, f"step {s.done} of {s.total} (octave {s.octave + 1})"
                 elif item.kind == "stopped":
-                    done, total = (item.step.done, item.step.total) if item.step else (0, 0)
-                    status = f"stopped after {done} of {total} steps (the preview shows where it got to)"
-                    yield (shown if shown is not None else skip), status, skip, skip, skip
+                    done, total = (s.done, s.total) if s else (0, 0)
+                    yield shown, f"stopped after {done} of {total} steps (the preview shows where it got to)"
                 elif item.kind == "done":
-                    yield self._finish(session, item.result, loaded, photo)
+                    out = item.result
+                    session.finished = self.pool.submit(self._save, session, out, photo)
+                    seed, seconds = out.info["dreamer"]["spec"]["seed"], out.info["dreamer"]["seconds"]
+                    yield out, f"done in {seconds:.1f} s · seed {seed} · {out.width}x{out.height}"
         except DreamerError as exc:
             raise fail(exc, photo, *[v for v in values if isinstance(v, str)], mask) from None
 
-    def _finish(self, session: Session, out: Image.Image, loaded: LoadedImage, photo: str | None) -> tuple[Any, ...]:
-        """Save the dream with its settings, add it to the history; the last update of a render."""
+    def _save(self, session: Session, out: Image.Image, photo: str | None) -> dict[str, Any]:
+        """Save the dream with its settings and a history thumbnail; its history entry."""
         meta = out.info["dreamer"]
         for key in FILES:  # the page never shows server folders: files are named as they were uploaded
             if meta["spec"].get(key):
                 meta["spec"][key] = Path(meta["spec"][key]).name
         name = Path(photo or "photo.png").stem
         path = save_dream(out, session.path(f"{name}_dream.png"))
+        thumb = out.copy()
+        thumb.thumbnail((THUMB_SIDE, THUMB_SIDE))
+        thumb.save(path.with_name("thumb.jpg"), quality=85)
         line = command(meta["spec"], f"{name}{Path(photo or '.png').suffix}", DreamSpec)
-        session.history.append({"path": str(path), "spec": meta["spec"], "style": meta.get("style")})
-        gallery = [(h["path"], f"#{i + 1} seed {h['spec']['seed']}") for i, h in enumerate(session.history)]
-        status = f"done in {meta['seconds']:.1f} s · seed {meta['spec']['seed']} · {out.width}x{out.height}"
-        return out, status, str(path), line, gallery
+        entry = {"path": str(path), "spec": meta["spec"], "style": meta.get("style"), "line": line}
+        session.history.append(entry)
+        return entry
+
+    def result(self, session: Session) -> Any:
+        """After a render: its PNG to download, its command line and the history strip (nothing after a Stop)."""
+        if session.finished is None:
+            return gr.skip()
+        try:
+            entry = session.finished.result()
+        except DreamerError as exc:  # the disk is full, say
+            raise fail(exc) from None
+        finally:
+            session.finished = None
+        gallery = [
+            (str(Path(h["path"]).with_name("thumb.jpg")), f"#{i + 1} seed {h['spec']['seed']}")
+            for i, h in enumerate(session.history)
+        ]
+        return entry["path"], entry["line"], gallery
 
     def restore(self, session: Session, evt: gr.SelectData) -> list[Any]:
         """A history click: put that render's settings (and seed) back into the controls."""
@@ -215,77 +230,6 @@ class Studio:
         return [*(current or []), name] if name and name not in (current or []) else list(current or [])
 
 
-def dream_tab(studio: Studio, state: gr.State) -> tuple[gr.File, Form]:
-    """Build the Dream tab; returns the photo upload (the other tabs read it) and the knob form."""
-    config = studio.config
-    model = config.dream_base.model
-    layer_list = studio.layers(model)
-    with gr.Row():
-        with gr.Column(scale=2):
-            photo = gr.File(label="Photo (upload)", type="filepath", elem_id="photo")
-            sample = gr.Dropdown(sample_names(), value=None, label="…or a bundled sample")
-            editor = gr.ImageEditor(
-                label="Mask: paint where to dream (nothing painted: everywhere)",
-                type="pil",
-                sources=(),
-                transforms=(),
-                layers=False,
-                brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
-                height=320,
-            )
-            style = gr.Dropdown([NO_STYLE, *style_names()], value=NO_STYLE, label="Style (fills the controls)")
-            form = controls(
-                DreamSpec,
-                config.dream_base,
-                choices={"model": studio.models, "layers": layer_list, "guide_layer": layer_list},
-                open_groups=("layers",),
-            )
-            studio.form = form
-            with gr.Accordion("Layer thumbnails (click one to add it)", open=False) as thumbs_box:
-                thumbs = gr.Gallery(
-                    label="What each layer sees (★ recommended)", columns=4, allow_preview=False, elem_id="thumbs"
-                )
-        with gr.Column(scale=3):
-            preview = gr.Image(label="Dream", format="jpeg", interactive=False, elem_id="preview", height=480)
-            status = gr.Markdown(elem_id="status")
-            with gr.Row():
-                go = gr.Button("Dream", variant="primary", elem_id="go")
-                stop = gr.Button("Stop", elem_id="stop")
-            download = gr.File(label="PNG with its settings", interactive=False, elem_id="download")
-            line = gr.Textbox(label="Copy as command", buttons=["copy"], interactive=False, elem_id="command")
-            history = gr.Gallery(
-                label="This session's dreams (click one to restore its settings)",
-                columns=4,
-                allow_preview=False,
-                object_fit="contain",
-                elem_id="history",
-            )
-    photo.change(studio.on_photo, [photo], [editor], concurrency_limit=None, api_name=False)
-    sample.change(studio.on_sample, [sample, state], [photo], concurrency_limit=None, api_name=False)
-    style.change(studio.on_style, [style, state], form.components, concurrency_limit=None, api_name=False)
-    model_box = form.components[form.names.index("model")]
-    layer_boxes = [form.components[form.names.index(n)] for n in ("layers", "guide_layer")]
-    model_box.change(
-        lambda m: [gr.update(choices=studio.layers(m))] * 2,
-        [model_box],
-        layer_boxes,
-        concurrency_id=ENGINE,
-        api_name=False,
-    )
-    go.click(
-        named(studio.render, "session", "photo", "painted_mask", "style", *form.names),
-        [state, photo, editor, style, *form.components],
-        [preview, status, download, line, history],
-        concurrency_id=ENGINE,
-        api_name="render",
-    )
-    stop.click(lambda s: s.stop(), [state], None, concurrency_limit=None, api_name="stop")
-    history.select(studio.restore, [state], [*form.components, style], concurrency_limit=None, api_name=False)
-    thumbs_box.expand(studio.show_thumbnails, [model_box], [thumbs], concurrency_id=ENGINE, api_name=False)
-    thumbs.select(studio.pick_layer, [layer_boxes[0]], [layer_boxes[0]], concurrency_limit=None, api_name=False)
-    return photo, form
-
-
 def build(engine: Engine, config: StudioConfig | None = None) -> gr.Blocks:
     """The studio's Blocks app on one engine (tests inject one with random weights)."""
     studio = Studio(engine, config or StudioConfig())
@@ -296,7 +240,7 @@ def build(engine: Engine, config: StudioConfig | None = None) -> gr.Blocks:
             "each browser tab sees only its own images."
         )
         with gr.Tab("Dream"):
-            photo, _ = dream_tab(studio, state)
+            photo, _ = tabs.dream_tab(studio, state)
         with gr.Tab("Feature grid"):
             tabs.grid_tab(studio, state)
         with gr.Tab("Activation maps"):
@@ -304,7 +248,21 @@ def build(engine: Engine, config: StudioConfig | None = None) -> gr.Blocks:
         with gr.Tab("Zoom"):
             tabs.zoom_tab(studio, state, photo)
     demo.queue(default_concurrency_limit=1)
+    calm(demo)
     return demo
+
+
+def calm(demo: gr.Blocks) -> None:
+    """Let Gradio's queue look for work every 10 ms, not every 1 ms (its loop's default on Linux).
+
+    That loop woke the server a thousand times a second, idle or not: 4 % of a core when idle,
+    and on a 2-core machine every wake-up stalls one of torch's two threads mid-step. Gradio has no
+    public setting for it; ``tests/test_studio.py`` fails if the attributes move.
+    """
+    queue = getattr(demo, "_queue", None)
+    for name, floor in (("sleep_when_free", QUEUE_POLL_S), ("progress_update_sleep_when_free", 5 * QUEUE_POLL_S)):
+        if isinstance(getattr(queue, name, None), float):
+            setattr(queue, name, max(getattr(queue, name), floor))
 
 
 def serve(engine: Engine, config: StudioConfig | None = None, host: str = "127.0.0.1", port: int = 7860) -> gr.Blocks:

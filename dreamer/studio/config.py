@@ -24,7 +24,7 @@ class StudioConfig:
     zoom_motion: MotionSpec = field(default_factory=lambda: MotionSpec(frames=12, zoom=1.05, fps=12.0))
     max_frames: int = 48  # the zoom tab is a preview; `dreamer zoom` makes long ones
     max_upload: str = "25mb"  # per uploaded file; decoded pixels are limited by load_image (DREAMER_MAX_PIXELS)
-    preview_steps: int = 5  # a preview at least every this many steps (and at the end of each octave)
+    preview_steps: int = 5  # a preview every this many steps of the largest octave (and each octave's last)
 
     def models(self) -> list[str]:
         """The model names the page offers."""

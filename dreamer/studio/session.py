@@ -3,15 +3,15 @@
 A run's ``Step`` events carry previews; ``stream`` hands them to the page as they arrive (only the
 newest when several queued up, so a slow browser never slows the render), and a ``CancelToken``
 kept in the session stops the run within one step when the page's Stop button is pressed.
-Every torch call of a server (model loading, thumbnails, runs) goes to one long-lived worker thread:
-each thread that runs torch gets its own OpenMP team, and two teams on 2 cores take turns spinning,
-so a render measured about 2x slower in a second thread than in the thread that loaded the model.
+Every torch call of a server (model loading, the layer list, thumbnails, runs) goes to one
+long-lived worker thread: each thread that runs torch keeps its own OpenMP team, and with a second
+one alive (one forward pass on the main thread was enough) renders measured 2x slower on 2 cores.
+With that, torch keeps all the cores: leaving one to the web server measured 1.4x slower.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import queue
 import shutil
 import tempfile
@@ -20,8 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import gradio as gr
+
 from dreamer.engine.events import CancelToken, Event, OnEvent, Step, Warned
 from dreamer.errors import Cancelled, DreamerError
+from dreamer.outputs.images import LoadedImage, load_image
 
 Run = Callable[[OnEvent, CancelToken], Any]  # (on_event, cancel) -> result
 
@@ -43,6 +46,7 @@ class Session:
     folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dreamer-studio-")))
     token: CancelToken | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
+    finished: concurrent.futures.Future[dict[str, Any]] | None = None  # the last dream's saving, until shown
     renders: int = 0
 
     def start(self) -> CancelToken:
@@ -68,18 +72,9 @@ class Session:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def _leave_a_core() -> None:
-    """Torch on all cores but one: the web server's own threads need one (measured 1.3x faster renders on 2 cores)."""
-    import torch
-
-    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
-
-
 def worker() -> concurrent.futures.ThreadPoolExecutor:
     """The one thread a server's torch work executes on (runs are one at a time anyway)."""
-    return concurrent.futures.ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="dreamer-studio-run", initializer=_leave_a_core
-    )
+    return concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="dreamer-studio-run")
 
 
 def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, timeout: float = 3600.0) -> Iterator[Item]:
@@ -144,3 +139,18 @@ def public(exc: DreamerError, *paths: str | None) -> str:
         text = text.replace(str(p), Path(p).name)
     text = text.replace(tempfile.gettempdir(), "…")
     return one_line(text)
+
+
+def fail(exc: DreamerError, *paths: str | None) -> gr.Error:
+    """The page's error for a library error: its one line, server folders cut out."""
+    return gr.Error(public(exc, *paths), print_exception=False)
+
+
+def photo_of(path: str | None) -> LoadedImage:
+    """The uploaded photo, decoded with the library's checks (size, pixels, corrupt data)."""
+    if not path:
+        raise gr.Error("upload a photo or pick a sample first", print_exception=False)
+    try:
+        return load_image(path)
+    except DreamerError as exc:
+        raise fail(exc, path) from None

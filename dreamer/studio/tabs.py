@@ -1,7 +1,8 @@
-"""The other tabs: feature grids, activation maps of the uploaded photo, and a short zoom preview.
+"""The tabs' layouts and wiring: the Dream tab, feature grids, activation maps, a short zoom preview.
 
-Each calls the same library function as its CLI command (``engine.grid``, ``engine.maps``,
-``dreamer.animate.zoom.zoom``) and streams through the same worker as a dream.
+The Dream tab's handlers are ``Studio``'s methods (``dreamer.studio.app``); the other tabs call the
+same library function as their CLI command (``engine.grid``, ``engine.maps``,
+``dreamer.animate.zoom.zoom``) and stream through the same worker as a dream.
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ from dreamer.api import save_dream
 from dreamer.core.objectives import parse_channels
 from dreamer.engine.events import Step
 from dreamer.errors import DreamerError
-from dreamer.spec.specs import MotionSpec, VisSpec
+from dreamer.samples import sample_names
+from dreamer.spec.specs import DreamSpec, MotionSpec, VisSpec
+from dreamer.spec.styles import style_names
 from dreamer.studio.forms import Form, controls, named
-from dreamer.studio.session import Session, stream
+from dreamer.studio.session import Session, fail, photo_of, stream
 
 if TYPE_CHECKING:
     from dreamer.studio.app import Studio
 
-ENGINE = "engine"
+ENGINE = "engine"  # the concurrency id every run shares: one run at a time on the server
+NO_STYLE = "(none)"
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -34,19 +38,85 @@ def _channels(text: str | None) -> list[int] | None:
     return parse_channels(text, "channels") if text and text.strip() else None
 
 
+def dream_tab(studio: Studio, state: gr.State) -> tuple[gr.File, Form]:
+    """Build the Dream tab; returns the photo upload (the other tabs read it) and the knob form."""
+    config = studio.config
+    model = config.dream_base.model
+    layer_list = studio.layers(model)
+    with gr.Row():
+        with gr.Column(scale=2):
+            photo = gr.File(label="Photo (upload)", type="filepath", elem_id="photo")
+            sample = gr.Dropdown(sample_names(), value=None, label="…or a bundled sample")
+            editor = gr.ImageEditor(
+                label="Mask: paint where to dream (nothing painted: everywhere)",
+                type="pil",
+                sources=(),
+                transforms=(),
+                layers=False,
+                brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
+                height=320,
+            )
+            style = gr.Dropdown([NO_STYLE, *style_names()], value=NO_STYLE, label="Style (fills the controls)")
+            form = controls(
+                DreamSpec,
+                config.dream_base,
+                choices={"model": studio.models, "layers": layer_list, "guide_layer": layer_list},
+                open_groups=("layers",),
+            )
+            studio.form = form
+            with gr.Accordion("Layer thumbnails (click one to add it)", open=False) as thumbs_box:
+                thumbs = gr.Gallery(
+                    label="What each layer sees (★ recommended)", columns=4, allow_preview=False, elem_id="thumbs"
+                )
+        with gr.Column(scale=3):
+            preview = gr.Image(label="Dream", format="jpeg", interactive=False, elem_id="preview", height=480)
+            status = gr.Markdown(elem_id="status")
+            with gr.Row():
+                go = gr.Button("Dream", variant="primary", elem_id="go")
+                stop = gr.Button("Stop", elem_id="stop")
+            download = gr.File(label="PNG with its settings", interactive=False, elem_id="download")
+            line = gr.Textbox(label="Copy as command", buttons=["copy"], interactive=False, elem_id="command")
+            history = gr.Gallery(
+                label="This session's dreams (click one to restore its settings)",
+                columns=4,
+                allow_preview=False,
+                object_fit="contain",
+                elem_id="history",
+            )
+    photo.change(studio.on_photo, [photo], [editor], concurrency_limit=None, api_name=False)
+    sample.change(studio.on_sample, [sample, state], [photo], concurrency_limit=None, api_name=False)
+    style.change(studio.on_style, [style, state], form.components, concurrency_limit=None, api_name=False)
+    model_box = form.components[form.names.index("model")]
+    layer_boxes = [form.components[form.names.index(n)] for n in ("layers", "guide_layer")]
+    model_box.change(
+        lambda m: [gr.update(choices=studio.layers(m))] * 2,
+        [model_box],
+        layer_boxes,
+        concurrency_id=ENGINE,
+        api_name=False,
+    )
+    go.click(
+        named(studio.render, "session", "photo", "painted_mask", "style", *form.names),
+        [state, photo, editor, style, *form.components],
+        [preview, status],
+        concurrency_id=ENGINE,
+        api_name="render",
+    ).success(studio.result, [state], [download, line, history], concurrency_limit=None, api_name="result")
+    stop.click(lambda s: s.stop(), [state], None, concurrency_limit=None, api_name="stop")
+    history.select(studio.restore, [state], [*form.components, style], concurrency_limit=None, api_name=False)
+    thumbs_box.expand(studio.show_thumbnails, [model_box], [thumbs], concurrency_id=ENGINE, api_name=False)
+    thumbs.select(studio.pick_layer, [layer_boxes[0]], [layer_boxes[0]], concurrency_limit=None, api_name=False)
+    return photo, form
+
+
 def _sheet(studio: Studio, session: Session, run: Any, name: str) -> Iterator[tuple[Any, Any, Any]]:
     """Stream a sheet-making run: (preview, status, download) updates, then the saved sheet."""
-    from dreamer.studio.app import fail
-
-    skip = gr.skip()
-    yield skip, "queued: starting…", skip
-    try:
+    try:  # no download while it runs (and None, not a Gradio "no change", which rebuilds the component)
         for item in stream(run, session.start(), studio.pool):
             if item.kind == "step" and item.step is not None:
-                s = item.step
-                yield (s.preview if s.preview is not None else skip), f"step {s.done} of {s.total}", skip
+                yield item.step.preview, f"step {item.step.done} of {item.step.total}", None
             elif item.kind == "stopped":
-                yield skip, "stopped (the preview shows where it got to)", skip
+                yield gr.skip(), "stopped (the preview shows where it got to)", None
             elif item.kind == "done":
                 path = save_dream(item.result, session.path(name))
                 yield item.result, f"done in {item.result.info['dreamer']['seconds']:.1f} s", str(path)
@@ -90,8 +160,6 @@ def grid_tab(studio: Studio, state: gr.State) -> None:
 
     def run_grid(session: Session, layer: str, channels: str, classes: str, *values: Any) -> Iterator[Any]:
         spec = studio.spec(form, values)
-        from dreamer.studio.app import fail
-
         try:
             options = (
                 {"classes": _names(classes)} if _names(classes) else {"layer": layer, "channels": _channels(channels)}
@@ -129,8 +197,6 @@ def maps_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             image, status, go, stop, download = _outputs("maps")
 
     def run_maps(session: Session, path: str | None, layer: str, top: Any, channels: str, *values: Any) -> Any:
-        from dreamer.studio.app import fail, photo_of
-
         loaded = photo_of(path)
         spec = studio.spec(form, values)
         try:
@@ -172,7 +238,6 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
     def run_zoom(session: Session, path: str | None, *values: Any) -> Iterator[Any]:
         from dreamer.animate.zoom import zoom
         from dreamer.outputs.animation import assemble
-        from dreamer.studio.app import fail, photo_of
 
         loaded = photo_of(path)
         try:
@@ -198,14 +263,12 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             assemble(paths, gif, motion.fps)
             return gif
 
-        skip = gr.skip()
-        yield skip, "queued: starting…", skip
         try:
             for item in stream(run, session.start(), studio.pool):
                 if item.kind == "step" and item.step is not None:
-                    yield item.step.preview, f"frame {item.step.done} of {item.step.total}", skip
+                    yield item.step.preview, f"frame {item.step.done} of {item.step.total}", None
                 elif item.kind == "stopped":
-                    yield skip, "stopped (no GIF: the frames so far are shown)", skip
+                    yield gr.skip(), "stopped (no GIF: the frames so far are shown)", None
                 elif item.kind == "done":
                     yield str(item.result), f"{motion.frames} frames at {motion.fps:g} fps", str(item.result)
         except DreamerError as exc:
