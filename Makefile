@@ -16,7 +16,7 @@ demo: $(VENV)/.installed
 	$(BIN)/dreamer render dreamer/assets/chelsea.png -o out/chelsea_dream.png
 
 test: $(VENV)/.installed browser
-	$(BIN)/ruff check dreamer tests bench
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 # The gallery page is checked in headless Chromium; install Debian's package where we can (root + apt).
