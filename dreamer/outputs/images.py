@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,8 @@ def save_image(
         im = im.convert("RGB")
         im.putalpha(alpha.resize(im.size, Image.Resampling.BICUBIC))
     options: dict[str, Any] = {}
+    if fmt == "PNG":  # run-length coding: as small as deflate's default on dreams and sheets, 2x faster (bench/png.py)
+        options["compress_type"] = zlib.Z_RLE
     if fmt == "PNG" and metadata is not None:
         info = PngImagePlugin.PngInfo()
         try:  # paths (a notebook's guide=Path(...)) as text; never NaN or Infinity in a settings file
