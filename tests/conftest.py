@@ -1,9 +1,11 @@
-"""Shared fixtures: small photos, the bundled model (loaded once), random-weight models, engines using them."""
+"""Shared fixtures: small photos, the bundled model (loaded once), random-weight models, engines, a headless browser."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import chromium
 import pytest
 import torch
 from PIL import Image
@@ -78,3 +80,14 @@ def cat(tmp_path: Path) -> Path:
 def cat_image(cat: Path) -> Image.Image:
     """The small cat as a PIL image."""
     return Image.open(cat).convert("RGB")
+
+
+@pytest.fixture()
+def browser(tmp_path: Path) -> Iterator[chromium.DevTools]:
+    """Headless Chromium (Debian's) with a fresh profile, and a DevTools connection to its page."""
+    path = chromium.find()
+    if path is None:
+        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; make test installs it where it can)")
+    pytest.importorskip("websocket", reason="websocket-client is a test extra")
+    with chromium.headless(path, tmp_path / "profile") as tools:
+        yield tools

@@ -11,7 +11,7 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
+from chromium import DevTools
 from click.testing import CliRunner
 from PIL import Image
 
@@ -127,53 +127,14 @@ def test_killed_run_resumes_rendering_only_what_is_missing(photos: Path, tmp_pat
     assert not list(out.rglob("*.part*")), "no half-written files"
 
 
-def _find_chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    return None
-
-
-def test_index_page_shows_every_thumbnail_in_headless_chromium(photos: Path, tmp_path: Path) -> None:
-    chromium = _find_chromium()
-    if chromium is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium; make test installs it where it can)")
-    websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
+def test_index_page_shows_every_thumbnail_in_headless_chromium(photos: Path, tmp_path: Path, browser: DevTools) -> None:
     shutil.copy(photos / "chelsea.png", photos / XSS)
     out = tmp_path / "g"
     gallery([str(photos)], ["classic", "swirls"], out, overrides=SMALL)
-    profile = tmp_path / "profile"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-    flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
-    proc = subprocess.Popen(
-        [chromium, *flags, (out / "index.html").as_uri()], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    browser.call("Page.navigate", url=(out / "index.html").as_uri())
+    expression = (
+        "document.readyState === 'complete' && document.images.length ? JSON.stringify(Array.from(document.images)"
+        ".map(i => i.complete && i.naturalWidth > 0)) : null"
     )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.time() + 60
-        while not port_file.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        import urllib.request
-
-        expression = (
-            "document.readyState === 'complete' && document.images.length ? JSON.stringify(Array.from(document.images)"
-            ".map(i => i.complete && i.naturalWidth > 0)) : null"
-        )
-        loaded = None
-        while time.time() < deadline and loaded is None:
-            pages = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
-            page = next((p for p in pages if p["type"] == "page" and p["url"].endswith("index.html")), None)
-            if page is None:  # still opening the file
-                time.sleep(0.2)
-                continue
-            ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=10)
-            ws.send(json.dumps({"id": 1, "method": "Runtime.evaluate", "params": {"expression": expression}}))
-            value = json.loads(ws.recv())["result"]["result"].get("value")
-            ws.close()
-            loaded = json.loads(value) if value else None
-            time.sleep(0.2)
-    finally:
-        proc.kill()
-        proc.wait()
+    loaded = json.loads(browser.wait(expression, 60, "the gallery page and its images"))
     assert loaded is not None and len(loaded) == 8 and all(loaded), loaded

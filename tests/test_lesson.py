@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import subprocess
-import time
 from html import escape
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from chromium import DevTools
 from click.testing import CliRunner
 from PIL import Image
 
@@ -123,62 +121,14 @@ def test_page_is_self_contained_and_escaped(page: Path) -> None:
     assert not [p for p in page.parent.parent.iterdir() if p.name.endswith((".part", ".old"))]
 
 
-def _chromium() -> str | None:
-    return next((p for n in ("chromium", "chromium-browser", "google-chrome") if (p := shutil.which(n))), None)
-
-
-def test_page_loads_every_image_in_headless_chromium_and_fetches_nothing(page: Path, tmp_path: Path) -> None:
-    chromium = _chromium()
-    if chromium is None:
-        pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-    websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
-    import urllib.request
-
-    profile = tmp_path / "profile"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-    flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
-    proc = subprocess.Popen([chromium, *flags, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    requests: list[str] = []
-    loaded = None
-    try:
-        deadline = time.time() + 60
-        port_file = profile / "DevToolsActivePort"
-        while not port_file.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        targets: list[dict] = []
-        while not targets and time.time() < deadline:
-            targets = [
-                t
-                for t in json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list").read())
-                if t["type"] == "page"
-            ]
-            time.sleep(0.1)
-        ws = websocket.create_connection(targets[0]["webSocketDebuggerUrl"], timeout=10)
-
-        def send(i: int, method: str, params: dict | None = None) -> None:
-            ws.send(json.dumps({"id": i, "method": method, "params": params or {}}))
-
-        send(1, "Network.enable")
-        send(2, "Page.enable")
-        send(3, "Page.navigate", {"url": page.as_uri()})
-        for _ in range(10_000):  # events until the page (and every image in it) has loaded
-            msg = json.loads(ws.recv())
-            if msg.get("method") == "Network.requestWillBeSent":
-                requests.append(msg["params"]["request"]["url"])
-            if msg.get("method") == "Page.loadEventFired" or time.time() > deadline:
-                break
-        expression = "JSON.stringify(Array.from(document.images).map(i => i.complete && i.naturalWidth > 0))"
-        send(4, "Runtime.evaluate", {"expression": expression})
-        for _ in range(10_000):
-            msg = json.loads(ws.recv())
-            if msg.get("id") == 4:
-                loaded = json.loads(msg["result"]["result"]["value"])
-                break
-        ws.close()
-    finally:
-        proc.kill()
-        proc.wait()
+def test_page_loads_every_image_in_headless_chromium_and_fetches_nothing(page: Path, browser: DevTools) -> None:
+    browser.call("Network.enable")
+    browser.call("Page.enable")
+    browser.call("Page.navigate", url=page.as_uri())
+    browser.wait_event("Page.loadEventFired", 60)  # the page and every image in it
+    expression = "JSON.stringify(Array.from(document.images).map(i => i.complete && i.naturalWidth > 0))"
+    loaded = json.loads(browser.js(expression))
+    requests = [e["params"]["request"]["url"] for e in browser.events if e["method"] == "Network.requestWillBeSent"]
     n_images = page.read_text().count("<img ")
     assert loaded is not None and len(loaded) == n_images and all(loaded), loaded
     assert requests and all(u.startswith("file://") for u in requests), requests

@@ -19,7 +19,8 @@ DEADLINE = 180  # seconds any one wait may take on a busy 2-core machine
 def start(photos: Path, out: Path) -> subprocess.Popen:
     """``dreamer gallery`` with two workers as a real process; SIGINT restored (CI shells ignore it)."""
     args = [sys.executable, "-m", "dreamer", "gallery", str(photos), "-s", "classic", "-s", "swirls", "-o", str(out)]
-    args += ["--workers", "2", "--max-side", "96", "--steps", "6", "--octaves", "2", "-q"]
+    # 24 steps: jobs long enough that the last ones still run when a test interrupts after the first
+    args += ["--workers", "2", "--max-side", "96", "--steps", "24", "--octaves", "2", "-q"]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     return subprocess.Popen(
         args,

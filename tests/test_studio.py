@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import subprocess
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -13,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import DevTools
 from click.testing import CliRunner
 from PIL import Image
 
@@ -163,67 +162,6 @@ def test_studio_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPat
 
 
 # --- the page in a real browser ---
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser", "google-chrome"):
-        if path := shutil.which(name):
-            return path
-    pytest.skip("Chromium is not installed (Debian: apt-get install chromium)")
-
-
-class DevTools:
-    """A minimal DevTools-protocol client for one page (websocket-client), every wait bounded."""
-
-    def __init__(self, url: str, timeout: float = 10) -> None:
-        websocket = pytest.importorskip("websocket", reason="websocket-client is a test extra")
-        self.ws = websocket.create_connection(url, timeout=timeout)
-        self.next_id = 0
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        self.next_id += 1
-        self.ws.send(json.dumps({"id": self.next_id, "method": method, "params": params}))
-        for _ in range(10_000):  # skip events until our answer
-            reply = json.loads(self.ws.recv())
-            if reply.get("id") == self.next_id:
-                assert "error" not in reply, reply
-                return reply["result"]
-        raise AssertionError(f"no answer to {method}")
-
-    def js(self, expression: str) -> Any:
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
-
-    def wait(self, expression: str, seconds: float, what: str) -> Any:
-        deadline = time.time() + seconds
-        while time.time() < deadline:
-            if value := self.js(expression):
-                return value
-            time.sleep(0.1)
-        raise AssertionError(f"timed out waiting for {what}: {self.js('document.body.innerText.slice(0, 2000)')}")
-
-
-@pytest.fixture()
-def browser(tmp_path: Path) -> Iterator[DevTools]:
-    """Headless Chromium with a fresh profile, and a DevTools connection to its page."""
-    profile = tmp_path / "profile"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
-    flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
-    flags += ["--window-size=1400,1000"]
-    proc = subprocess.Popen([_chromium(), *flags, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.time() + 60
-        while not port_file.exists() and time.time() < deadline:
-            time.sleep(0.1)
-        port = int(port_file.read_text().split()[0])
-        pages = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10).read())
-        page = next(p for p in pages if p["type"] == "page")
-        tools = DevTools(page["webSocketDebuggerUrl"])
-        yield tools
-        tools.ws.close()
-    finally:
-        proc.kill()
-        proc.wait()
 
 
 WATCH_PREVIEW = """
