@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from chromium import DevTools
 from click.testing import CliRunner
 from PIL import Image
@@ -138,3 +139,26 @@ def test_index_page_shows_every_thumbnail_in_headless_chromium(photos: Path, tmp
     )
     loaded = json.loads(browser.wait(expression, 60, "the gallery page and its images"))
     assert loaded is not None and len(loaded) == 8 and all(loaded), loaded
+
+
+def test_an_interrupted_run_removes_what_its_stopped_workers_were_writing(photos: Path, tmp_path: Path) -> None:
+    """A worker killed mid-write leaves a temporary file; the gallery removes it on the way out."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])  # a process id that is gone
+    dead.wait()
+    out = tmp_path / "g"
+
+    class Stopped:
+        name = "stopped"
+
+        def run(self, jobs, out_dir):  # noqa: ANN001, ANN202 - the Executor protocol
+            (out_dir / f".{jobs[0].output}.{dead.pid}-0000.part").write_bytes(b"half a png")
+            raise KeyboardInterrupt
+            yield  # a generator, like every executor
+
+        def describe(self) -> dict:
+            return {"executor": self.name}
+
+    with pytest.raises(KeyboardInterrupt):
+        gallery([str(photos)], ["classic"], out, overrides=SMALL, executor=Stopped())
+    assert not list(out.rglob("*.part"))
+    assert json.loads((out / "manifest.json").read_text())["jobs"]  # the manifest is there for a rerun

@@ -73,9 +73,7 @@ def _run_gallery(
     on_result: Callable[[Result], None] | None,
 ) -> GalleryReport:
     """The gallery, with its folder locked: plan, skip what is done, run the rest, write the pages."""
-    for folder in (out, out / "thumbs"):
-        if folder.is_dir():
-            clean_stale_parts(folder)
+    _clean(out)
     found, missing = collect_photos(photos, exclude=out)
     jobs = plan_jobs(found, chosen, overrides)
     report = GalleryReport(out_dir=out, missing=missing)
@@ -108,11 +106,19 @@ def _run_gallery(
     except KeyboardInterrupt:  # what finished stays, with its page: a rerun renders only the rest
         write_index(report, jobs, chosen)
         raise
-    finally:  # on Ctrl-C too: the executor stops its workers and cancels what is outstanding
+    finally:  # on Ctrl-C too: the executor stops its workers and cancels what is outstanding,
         getattr(results, "close", lambda: None)()
+        _clean(out)  # and the files a stopped worker was writing go
     write_index(report, jobs, chosen)
     write_contact_sheet(report, jobs, chosen)
     return report
+
+
+def _clean(out: Path) -> None:
+    """Remove the temporary files of dead processes (a killed run's, or stopped workers') from the gallery."""
+    for folder in (out, out / "thumbs"):
+        if folder.is_dir():
+            clean_stale_parts(folder)
 
 
 def make_executor(
