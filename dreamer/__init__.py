@@ -9,6 +9,7 @@ import importlib
 from typing import Any
 
 __version__ = "0.2.0"
+DISTRIBUTION = "dreamer-art"  # the name on PyPI (`pip install dreamer-art`); the package and command are `dreamer`
 
 # public name -> module that defines it (imported on first access, so `dreamer --help` stays fast)
 _EXPORTS = {

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dreamer import DISTRIBUTION
+
 
 class DreamerError(Exception):
     """A problem the user can fix (bad file, bad option); its message is one line.
@@ -21,3 +23,8 @@ class Cancelled(DreamerError):
 
 class DreamerWarning(UserWarning):
     """Something worth telling the user that does not stop the render."""
+
+
+def install_line(extra: str) -> str:
+    """The pip command that installs one of dreamer's extras, e.g. ``pip install 'dreamer-art[video]'``."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'"

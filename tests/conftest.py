@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import chromium
+import installed
 import pytest
 import torch
 from PIL import Image
@@ -91,3 +92,19 @@ def browser(tmp_path: Path) -> Iterator[chromium.DevTools]:
     pytest.importorskip("websocket", reason="websocket-client is a test extra")
     with chromium.headless(path, tmp_path / "profile") as tools:
         yield tools
+
+
+@pytest.fixture(scope="session")
+def release(tmp_path_factory: pytest.TempPathFactory) -> installed.Release:
+    """The sdist and wheel built as a release is, and a fresh venv with the wheel (not editable) installed."""
+    work = tmp_path_factory.mktemp("release")
+    sdist, wheel = installed.build(work)
+    return installed.Release(sdist, wheel, installed.install(wheel, work / "venv"))
+
+
+@pytest.fixture()
+def outside(tmp_path: Path) -> Path:
+    """An empty folder outside the checkout to run installed commands from (it is also their HOME)."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    return folder

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -116,65 +113,3 @@ def test_styles_command_lists_and_shows() -> None:
     assert result.exit_code == 0 and "classic" in result.output and "Eyes and dog faces" in result.output
     shown = CliRunner().invoke(cli, ["styles", "show", "fur"])
     assert "octaves = 6" in shown.output and "jitter = 32   (default)" not in shown.output
-
-
-def test_installed_package_finds_its_styles(tmp_path: Path) -> None:
-    """A real, non-editable install (wheel into a target folder) ships the styles and renders with one."""
-    site = tmp_path / "site"
-    build = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(site),
-            str(ROOT),
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert build.returncode == 0, build.stderr[-2000:]
-    assert (site / "dreamer" / "styles" / "classic.toml").is_file()
-    work = tmp_path / "work"
-    work.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(site)}
-    from PIL import Image
-
-    dreamer_input().save(work / "cat.png")
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "dreamer",
-            "render",
-            "cat.png",
-            "-s",
-            "swirls",
-            "--steps",
-            "1",
-            "--octaves",
-            "1",
-            "-o",
-            "o.png",
-            "-q",
-        ],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert run.returncode == 0, run.stderr
-    listing = subprocess.run(
-        [sys.executable, "-c", "import dreamer.spec.styles as s; print(s.styles_dir())"],
-        cwd=work,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-    assert listing.stdout.strip().startswith(str(site))
-    assert read_metadata(work / "o.png")["style"] == "swirls"
-    assert Image.open(work / "o.png").size == (64, 48)

@@ -11,6 +11,7 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import given, spec_options
 from dreamer.cli.settings import run_env
+from dreamer.errors import install_line
 from dreamer.spec.specs import DreamSpec, RunEnv
 
 
@@ -31,7 +32,8 @@ from dreamer.spec.specs import DreamSpec, RunEnv
 @click.option(
     "--executor",
     type=click.Choice(["local", "pool", "ray"]),
-    help="Where jobs run: this process, a pool of processes, or a Ray cluster (pip install 'dreamer[ray]') "
+    help="Where jobs run: this process, a pool of processes, or a Ray cluster ("
+    f"{install_line('ray')}) "
     "[default: local, or pool with --workers, or ray with --address].",
 )
 @click.option(

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dreamer import __version__
+from dreamer import DISTRIBUTION, __version__
 from dreamer.errors import DreamerError, DreamerWarning
 
 
@@ -38,6 +38,6 @@ def one_line(text: str) -> str:
 
 
 @click.group(cls=DreamerGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="dreamer")
+@click.version_option(__version__, prog_name="dreamer", message=f"%(prog)s %(version)s (pip install {DISTRIBUTION})")
 def cli() -> None:
     """DeepDream and feature visualisation: make a network's features visible in your photos."""

@@ -11,9 +11,10 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import spec_options
 from dreamer.cli.settings import run_env
+from dreamer.errors import install_line
 from dreamer.spec.specs import RunEnv
 
-NEEDS = "the studio needs Gradio: pip install 'dreamer[studio]'"
+NEEDS = f"the studio needs Gradio: {install_line('studio')}"
 
 
 @cli.command()

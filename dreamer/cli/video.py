@@ -10,6 +10,7 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import given, spec_options
 from dreamer.cli.settings import dream_spec, run_env
+from dreamer.errors import install_line
 from dreamer.spec.resolve import resolve
 from dreamer.spec.specs import DreamSpec, RunEnv
 from dreamer.video.spec import VIDEO_SPEC, VideoSpec
@@ -21,7 +22,8 @@ from dreamer.video.spec import VIDEO_SPEC, VideoSpec
         "warped along the optical flow, and is dreamed briefly, so the dream follows the motion instead of "
         "flickering. Frames are written to a folder as they finish; the same command resumes an interrupted run. "
         "The render options below shape the first frame's dream (--max-side is the frame size); --frame-steps "
-        "and --frame-octaves the short dream of the others. Needs pip install 'dreamer[video]'."
+        "and --frame-octaves the short dream of the others. "
+        f"Needs {install_line('video')}."
     )
 )
 @click.argument("source", type=click.Path(path_type=Path))

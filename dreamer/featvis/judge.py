@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, install_line
 from dreamer.nets.precision import resolve_device
 from dreamer.nets.registry import ModelSpec, imagenet_categories, load_into, read_state_dict
 from dreamer.nets.wrapper import DreamModel
@@ -42,7 +42,7 @@ def load_judge(name: str = "lite1", device: str = "cpu") -> DreamModel:
         path = Path(getattr(importlib.import_module(package), cls).get_model_file_path())
     except ImportError:
         need = package.replace("_", "-")
-        raise DreamerError(f"the judge {name} needs {need} (pip install 'dreamer[test]')") from None
+        raise DreamerError(f"the judge {name} needs {need} ({install_line('test')})") from None
     stages = lite0.scaled_stages(width, depth)
 
     def architecture() -> torch.nn.Module:

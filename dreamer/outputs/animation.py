@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, install_line
 from dreamer.outputs.images import atomic_write
 
 VIDEO_TYPES = (".gif", ".mp4")
-MP4_NEEDS = "MP4 output needs imageio-ffmpeg: pip install 'dreamer[video]' (or write a .gif)"
+MP4_NEEDS = f"MP4 output needs imageio-ffmpeg: {install_line('video')} (or write a .gif)"
 
 
 def _write_gif(frames: list[Path], path: Path, fps: float) -> None:

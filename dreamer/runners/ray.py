@@ -24,14 +24,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, install_line
 from dreamer.outputs.images import atomic_write
 from dreamer.outputs.pages import write_thumbnail
 from dreamer.runners.local import failure, render_job, run_one
 from dreamer.runners.plan import Job, Result
 from dreamer.spec.specs import RunEnv
 
-INSTALL = "--executor ray needs Ray: pip install 'dreamer[ray]'"
+INSTALL = f"--executor ray needs Ray: {install_line('ray')}"
 CPUS_PER_WORKER = 4  # default CPU share of one actor on CPU-only clusters (its torch threads)
 MAX_RESTARTS = 4  # times Ray restarts one actor whose process died
 STARTUP_TIMEOUT = 300.0  # seconds to wait for the first actor (scheduling, model import) before giving up

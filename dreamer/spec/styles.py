@@ -42,10 +42,7 @@ class Style:
 
 
 def styles_dir() -> Path:
-    """The shipped styles: the top-level ``styles/`` in a checkout, ``dreamer/styles`` when installed."""
-    source = Path(__file__).resolve().parents[2] / "styles"
-    if source.is_dir() and any(source.glob("*.toml")):
-        return source
+    """The shipped styles, ``dreamer/styles`` (the checkout's top-level ``styles/`` links to it)."""
     return Path(str(resources.files("dreamer") / "styles"))
 
 

@@ -1,6 +1,6 @@
 """``dreamer studio``: a local Gradio web app on one engine, streaming the dream as it forms.
 
-Needs the ``studio`` extra (``pip install 'dreamer[studio]'``); nothing here is imported by the
+Needs the ``studio`` extra (``pip install 'dreamer-art[studio]'``); nothing here is imported by the
 rest of the package.
 """
 

@@ -18,6 +18,7 @@ from PIL import Image, ImageChops
 from dreamer.api import save_dream
 from dreamer.engine.engine import Engine
 from dreamer.errors import DreamerError
+from dreamer.outputs.cache import cache_dir
 from dreamer.samples import sample_path
 from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs
@@ -26,7 +27,7 @@ from dreamer.spec.styles import load_style
 from dreamer.studio import tabs
 from dreamer.studio.config import StudioConfig
 from dreamer.studio.forms import Form, command
-from dreamer.studio.layers import STAR, cache_dir, layer_choices, open_thumbnails, thumbnails
+from dreamer.studio.layers import STAR, layer_choices, open_thumbnails, thumbnails
 from dreamer.studio.session import Session, fail, photo_of, public, stream, worker
 from dreamer.studio.tabs import NO_STYLE
 

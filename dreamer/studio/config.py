@@ -16,7 +16,7 @@ class StudioConfig:
     """Server-wide settings: which models the page may pick, where thumbnails are cached, preview sizes."""
 
     allow_downloads: bool = False  # let the page pick torchvision models (their weights download on first use)
-    cache: Path | None = None  # thumbnail cache; None = the user's cache dir (see layers.cache_dir)
+    cache: Path | None = None  # thumbnail cache; None = the user's cache dir (see outputs.cache.cache_dir)
     dream_base: DreamSpec = field(default_factory=DreamSpec)
     thumb_spec: VisSpec = THUMB_SPEC
     vis_base: VisSpec = field(default_factory=lambda: VisSpec(size=96, steps=128))

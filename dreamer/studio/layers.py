@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import torch
@@ -24,16 +23,6 @@ from dreamer.spec.specs import VisSpec
 
 THUMB_SPEC = VisSpec(size=64, steps=64, seed=0)  # small and quick: a hint of what a layer sees
 STAR = "★"
-
-
-def cache_dir(override: str | os.PathLike[str] | None = None) -> Path:
-    """Where thumbnails live: ``override``, else ``$DREAMER_CACHE``, else the user's cache dir."""
-    if override:
-        return Path(override)
-    if env := os.environ.get("DREAMER_CACHE"):
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "dreamer"
 
 
 def layer_names(model: DreamModel) -> list[str]:

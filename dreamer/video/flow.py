@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, install_line
 
-VIDEO_NEEDS = "dreamer video needs OpenCV and PyAV: pip install 'dreamer[video]'"
+VIDEO_NEEDS = f"dreamer video needs OpenCV and PyAV: {install_line('video')}"
 # Farneback parameters used by DeepDreamAnim (RECIPES.md): pyr_scale, levels, winsize, iterations, poly_n, sigma.
 FARNEBACK = (0.5, 3, 15, 3, 5, 1.2, 0)
 
