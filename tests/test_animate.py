@@ -163,7 +163,7 @@ def test_mp4_has_every_frame(tmp_path: Path) -> None:
 def test_mp4_without_imageio_ffmpeg_says_what_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "imageio_ffmpeg", None)  # import fails, find_spec says missing
     frames = _some_frames(tmp_path / "f", 2)
-    with pytest.raises(DreamerError, match=r"imageio-ffmpeg: pip install 'dreamer\[video\]'"):
+    with pytest.raises(DreamerError, match=r"imageio-ffmpeg: pip install 'dreamer-art\[video\]'"):
         assemble(frames, tmp_path / "z.mp4")
     assert not (tmp_path / "z.mp4").exists()
 

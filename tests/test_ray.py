@@ -196,4 +196,4 @@ def test_without_ray_installed_says_how_to_install_it(monkeypatch: pytest.Monkey
         cli, ["gallery", str(tmp_path / "cat.png"), "-s", "classic", "-o", str(tmp_path / "g"), "--executor", "ray"]
     )
     assert result.exit_code == 1
-    assert result.output.strip().splitlines()[-1] == "Error: --executor ray needs Ray: pip install 'dreamer[ray]'"
+    assert result.output.strip().splitlines()[-1] == "Error: --executor ray needs Ray: pip install 'dreamer-art[ray]'"

@@ -157,7 +157,7 @@ def test_studio_without_gradio_says_how_to_install(monkeypatch: pytest.MonkeyPat
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "gradio" else real(name, *a))
     result = CliRunner().invoke(cli, ["studio"])
-    assert result.exit_code == 1 and "pip install 'dreamer[studio]'" in result.output
+    assert result.exit_code == 1 and "pip install 'dreamer-art[studio]'" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 

@@ -251,4 +251,4 @@ def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, use_random
 def test_without_the_extra_the_command_says_how_to_install_it(clip: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "cv2", None)
     line = _one_line_error(CliRunner().invoke(cli, ["video", str(clip), "-o", str(tmp_path / "a.mp4")]))
-    assert "pip install 'dreamer[video]'" in line and not os.listdir(tmp_path)
+    assert "pip install 'dreamer-art[video]'" in line and not os.listdir(tmp_path)
