@@ -6,6 +6,7 @@ wheel through pip with ``--no-index``: pip resolves the wheel's requirements (wi
 installed and fails on anything missing. Those dependencies are the test venv's own (the ones ``make test``
 installed from the package index), linked into the fresh venv's ``site-packages`` one entry at a time: copying
 torch's 5 GB would take minutes. The test venv's own dreamer (the editable install) is left out of the links.
+The venv also gets ``tests/offline/sitecustomize.py``: every process started from it has no network but loopback.
 """
 
 from __future__ import annotations
@@ -45,7 +46,13 @@ class Release:
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
         env.update(PATH=f"{self.bin}{os.pathsep}{env.get('PATH', '')}", HOME=str(home), TORCH_HOME=str(home / "torch"))
         env.update(DREAMER_CACHE=str(home / "cache"), MPLCONFIGDIR=str(home / "mpl"), RAY_USAGE_STATS_ENABLED="0")
+        env.update(DREAMER_NET_LOG=str(network_log(home)))
         return env
+
+
+def network_log(home: Path) -> Path:
+    """Where the offline guard (``tests/offline/sitecustomize.py``) records attempts to reach the network."""
+    return home / "network-attempts.log"
 
 
 def source_files(root: Path = ROOT) -> list[Path]:
@@ -108,6 +115,7 @@ def install(wheel: Path, where: Path) -> Path:
     venv.EnvBuilder(with_pip=False, symlinks=True).create(where)
     site = Path(sysconfig.get_paths(vars={"base": str(where), "platbase": str(where)})["purelib"])
     _link_dependencies(site)
+    shutil.copy(Path(__file__).parent / "offline" / "sitecustomize.py", site / "sitecustomize.py")
     python = where / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "--no-index", "--no-build-isolation", "--disable-pip-version-check"]
     run = subprocess.run([*pip, f"{wheel}[video,ray,studio]"], capture_output=True, text=True, cwd=where)

@@ -1,8 +1,9 @@
 """What a user installs is what we test: the wheel, installed without ``-e`` into a fresh venv, runs every command.
 
 Each command runs once on a tiny input from a folder outside the checkout, through the installed ``dreamer``
-script, and must exit 0 with a valid output. The sdist must carry the tests; the wheel must carry every module of
-``dreamer/`` and its data, and no tests or caches.
+script, and must exit 0 with a valid output, with no network: the venv's ``sitecustomize`` refuses and records
+every connection and name lookup that is not loopback, in every process (pool workers, the studio's server).
+The sdist must carry the tests; the wheel every module of ``dreamer/`` and its data, and no tests or caches.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def run(release: installed.Release, home: Path, *args: str, timeout: float = 240
         timeout=timeout,
     )
     assert done.returncode == 0, f"dreamer {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
+    assert not installed.network_log(home).exists(), installed.network_log(home).read_text()
     return done.stdout + done.stderr
 
 
@@ -134,7 +136,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_studio_answers_on_localhost(release: installed.Release, outside: Path) -> None:
+def test_studio_serves_its_page_and_a_render(release: installed.Release, outside: Path) -> None:
+    client_lib = pytest.importorskip("gradio_client")
+    from dreamer.spec.schema import to_dict
+    from dreamer.spec.specs import DreamSpec
+
+    cat = photo(outside)
     port = _free_port()
     server = subprocess.Popen(
         [str(release.bin / "dreamer"), "studio", "--host", "127.0.0.1", "--port", str(port)],
@@ -142,15 +149,33 @@ def test_studio_answers_on_localhost(release: installed.Release, outside: Path) 
     )
     try:
         page, deadline = "", time.monotonic() + 120
-        while time.monotonic() < deadline and server.poll() is None:
+        while time.monotonic() < deadline and server.poll() is None and not page:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
                     page = answer.read().decode("utf-8", "replace")
-                    break
             except OSError:
                 time.sleep(0.5)
-        assert server.poll() is None, server.stdout.read() if server.stdout else ""
-        assert "gradio" in page.lower()
+        assert server.poll() is None and "gradio" in page.lower(), server.stdout.read() if server.stdout else ""
+        client = client_lib.Client(f"http://127.0.0.1:{port}/", verbose=False)
+        knobs = to_dict(DreamSpec(max_side=64, octaves=2, steps=2, seed=1))
+        image, status = client.predict(
+            photo=client_lib.handle_file(str(cat)), painted_mask=None, style="(none)", **knobs, api_name="/render"
+        )
+        assert status.startswith("done") and Image.open(image).size == (64, 48)
     finally:
         server.terminate()
         server.wait(timeout=30)
+    assert not installed.network_log(outside).exists(), installed.network_log(outside).read_text()
+
+
+def test_the_offline_guard_is_in_every_process_of_the_venv(release: installed.Release, outside: Path) -> None:
+    """The check above could pass by not running: this shows the guard is loaded and refuses a lookup."""
+    code = (
+        "import socket; print(socket.getaddrinfo.__module__, socket.socket.connect.__qualname__); "
+        "print(socket.getaddrinfo('127.0.0.1', 80)[0][4][0])"
+    )
+    done = subprocess.run(
+        [str(release.bin / "python"), "-c", code], cwd=outside, env=release.env(outside), capture_output=True,
+        text=True,
+    )
+    assert done.stdout.split() == ["sitecustomize", "guarded.<locals>.wrapper", "127.0.0.1"], done.stderr
