@@ -28,7 +28,11 @@ pytestmark = pytest.mark.slow
 def run(release: installed.Release, home: Path, *args: str, timeout: float = 240) -> str:
     """Run the installed ``dreamer`` in ``home``; assert it exits 0 and return what it printed."""
     done = subprocess.run(
-        [str(release.bin / "dreamer"), *args], cwd=home, env=release.env(home), capture_output=True, text=True,
+        [str(release.bin / "dreamer"), *args],
+        cwd=home,
+        env=release.env(home),
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )
     assert done.returncode == 0, f"dreamer {' '.join(args)} exited {done.returncode}:\n{done.stderr[-3000:]}"
@@ -109,8 +113,24 @@ def test_zoom_and_video(release: installed.Release, outside: Path) -> None:
 
 def test_lesson_and_sweep(release: installed.Release, outside: Path) -> None:
     photo(outside)
-    run(release, outside, "lesson", "cat.png", "-o", "lesson", "--max-side", "64", "--top", "1", "--vis-size", "32",
-        "--vis-steps", "2", "--seed", "1")
+    run(
+        release,
+        outside,
+        "lesson",
+        "cat.png",
+        "-o",
+        "lesson",
+        "--max-side",
+        "64",
+        "--top",
+        "1",
+        "--vis-size",
+        "32",
+        "--vis-steps",
+        "2",
+        "--seed",
+        "1",
+    )
     page = (outside / "lesson" / "index.html").read_text(encoding="utf-8")
     assert page.count("<img") >= 5
     run(release, outside, "sweep", "cat.png", "-l", "blocks.2", "-l", "blocks.4", "--steps", "1", "--max-side", "48")
@@ -123,8 +143,24 @@ def test_gallery_local_and_pool(release: installed.Release, outside: Path, worke
     photo(outside / "photos", "a.png")
     photo(outside / "photos", "b.png", (48, 64))
     executor = "local" if workers == "1" else "pool"
-    run(release, outside, "gallery", "photos", "-s", "classic", "-o", "out", "--steps", "1", "--max-side", "48",
-        "--executor", executor, "--workers", workers)
+    run(
+        release,
+        outside,
+        "gallery",
+        "photos",
+        "-s",
+        "classic",
+        "-o",
+        "out",
+        "--steps",
+        "1",
+        "--max-side",
+        "48",
+        "--executor",
+        executor,
+        "--workers",
+        workers,
+    )
     manifest = json.loads((outside / "out" / "manifest.json").read_text())
     assert sorted(j["status"] for j in manifest["jobs"]) == ["done", "done"]
     assert (outside / "out" / "index.html").is_file()
@@ -145,7 +181,11 @@ def test_studio_serves_its_page_and_a_render(release: installed.Release, outside
     port = _free_port()
     server = subprocess.Popen(
         [str(release.bin / "dreamer"), "studio", "--host", "127.0.0.1", "--port", str(port)],
-        cwd=outside, env=release.env(outside), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=outside,
+        env=release.env(outside),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         page, deadline = "", time.monotonic() + 120
@@ -175,7 +215,10 @@ def test_the_offline_guard_is_in_every_process_of_the_venv(release: installed.Re
         "print(socket.getaddrinfo('127.0.0.1', 80)[0][4][0])"
     )
     done = subprocess.run(
-        [str(release.bin / "python"), "-c", code], cwd=outside, env=release.env(outside), capture_output=True,
+        [str(release.bin / "python"), "-c", code],
+        cwd=outside,
+        env=release.env(outside),
+        capture_output=True,
         text=True,
     )
     assert done.stdout.split() == ["sitecustomize", "guarded.<locals>.wrapper", "127.0.0.1"], done.stderr

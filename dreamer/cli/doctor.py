@@ -63,10 +63,14 @@ def device_lines() -> list[str]:
         lines.append(f"device      auto -> cuda ({name}); bf16 {bf16}, fp16 fast")
     else:
         bf16 = "native (fast)" if cpu_has_native_bf16() else "emulated (slower than fp32)"
-        lines.append(f"device      auto -> {device.type} ({platform.processor() or platform.machine()}); bf16 {bf16}, "
-                     "fp16 needs CUDA")
-    lines.append(f"precision   auto -> {resolve_precision('auto', device)} for dreams, "
-                 f"{resolve_precision('auto', device, 'visualize')} for feature visualisation")
+        lines.append(
+            f"device      auto -> {device.type} ({platform.processor() or platform.machine()}); bf16 {bf16}, "
+            "fp16 needs CUDA"
+        )
+    lines.append(
+        f"precision   auto -> {resolve_precision('auto', device)} for dreams, "
+        f"{resolve_precision('auto', device, 'visualize')} for feature visualisation"
+    )
     return lines
 
 

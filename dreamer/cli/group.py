@@ -9,6 +9,9 @@ import click
 
 from dreamer import DISTRIBUTION, __version__
 from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.spec.schema import QUICK_ENV, quick_trial
+
+NO_WORK = {"styles", "info", "layers", "doctor"}  # commands that render nothing
 
 
 def _show_warning(message: Any, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:
@@ -41,3 +44,6 @@ def one_line(text: str) -> str:
 @click.version_option(__version__, prog_name="dreamer", message=f"%(prog)s %(version)s (pip install {DISTRIBUTION})")
 def cli() -> None:
     """DeepDream and feature visualisation: make a network's features visible in your photos."""
+    ctx = click.get_current_context()
+    if quick_trial() and ctx.invoked_subcommand not in NO_WORK:
+        click.echo(f"quick trial ({QUICK_ENV} is set): sizes, steps and frames are capped small", err=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import types
 import typing
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from typing import Any
 
 from dreamer.errors import DreamerError
 
+QUICK_ENV = "DREAMER_QUICK"  # set to 1 for a quick trial of any command (the README's examples run so in tests)
 MAX_INT = 2**63 - 1  # seeds and counts must fit a signed 64-bit integer (torch generators take no more)
 
 
@@ -47,6 +49,7 @@ class Knob:
     parse: Callable[[str], Any] | None = None  # CLI text -> value, for types Click has no option type for
     show: str | None = None  # how the default reads in help, when its repr would not
     group: str = "general"  # where the knob sits in a form (the studio's accordions)
+    quick: int | float | None = None  # the cap in a quick trial (``DREAMER_QUICK=1``); None or above it becomes it
 
 
 def knob(default: Any, help: str, **meta: Any) -> Any:
@@ -158,10 +161,18 @@ def check(cls: type, name: str, value: Any, *, strict: bool = True) -> Any:
     return value
 
 
+def quick_trial() -> bool:
+    """Whether ``DREAMER_QUICK`` asks for a quick trial: every size, step count and frame count capped small."""
+    return os.environ.get(QUICK_ENV, "") not in ("", "0")
+
+
 def validate(spec: Any) -> None:
-    """Check every knob of a spec instance (called from each spec's ``__post_init__``)."""
-    for name in knobs(type(spec)):
+    """Check every knob of a spec instance (called from each spec's ``__post_init__``); apply quick-trial caps."""
+    quick = quick_trial()
+    for name, (_, k) in knobs(type(spec)).items():
         value = check(type(spec), name, getattr(spec, name), strict=False)
+        if quick and k.quick is not None and (value is None or value > k.quick):
+            value = k.quick
         object.__setattr__(spec, name, value)
 
 

@@ -61,9 +61,9 @@ class DreamSpec(Spec):
     layers: tuple[str, ...] = knob(
         (), LAYER_HELP, short="-l", flag="layer", show="the model's dream layer", group="layers"
     )
-    octaves: int = knob(4, "Number of scales, smallest first.", lo=1, hi=32, group="octaves")
+    octaves: int = knob(4, "Number of scales, smallest first.", lo=1, hi=32, group="octaves", quick=2)
     octave_scale: float = knob(1.4, "Size ratio between octaves.", lo=1.0, lo_open=True, hi=8.0, group="octaves")
-    steps: int = knob(10, "Ascent steps per octave.", lo=0, hi=100_000, group="steps")
+    steps: int = knob(10, "Ascent steps per octave.", lo=0, hi=100_000, group="steps", quick=2)
     step_size: float = knob(
         0.015, "Step on the normalised gradient, image in [0, 1].", lo=0.0, lo_open=True, hi=10.0, group="steps"
     )
@@ -78,7 +78,12 @@ class DreamSpec(Spec):
     )
     seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
     max_side: int = knob(
-        1024, "Work size: the longer side is scaled down to this many pixels.", lo=16, hi=65_536, group="octaves"
+        1024,
+        "Work size: the longer side is scaled down to this many pixels.",
+        lo=16,
+        hi=65_536,
+        group="octaves",
+        quick=64,
     )
     resize_back: bool = knob(True, "Return the dream at the input's size.", group="look")
     smooth: str = knob(
@@ -145,9 +150,9 @@ class VisSpec(Spec):
     weights: str | None = knob(
         None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
     )
-    size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look")
+    size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look", quick=32)
     steps: int | None = knob(
-        None, "Optimisation steps.", lo=0, hi=100_000, show="128 with maco, else 256", group="steps"
+        None, "Optimisation steps.", lo=0, hi=100_000, show="128 with maco, else 256", group="steps", quick=2
     )
     lr: float | None = knob(
         None,
@@ -239,7 +244,7 @@ def parse_pan(text: str) -> tuple[float, float]:
 class MotionSpec(Spec):
     """The zoom animation's camera: how each frame moves into the last one's dream."""
 
-    frames: int = knob(60, "Number of frames.", lo=1, hi=100_000, group="motion")
+    frames: int = knob(60, "Number of frames.", lo=1, hi=100_000, group="motion", quick=3)
     zoom: float = knob(1.04, "Zoom in per frame.", lo=0.0, lo_open=True, hi=10.0, group="motion")
     rotate: float = knob(
         0.0, "Rotation per frame, degrees (+ = counter-clockwise).", lo=-360.0, hi=360.0, group="motion"

@@ -62,16 +62,26 @@ class VideoSpec(Spec):
         group="video",
     )
     frame_octaves: int = knob(
-        1, "Octaves of the short dream of each frame after the first (the first gets the full dream).", lo=1, hi=32
+        1,
+        "Octaves of the short dream of each frame after the first (the first gets the full dream).",
+        lo=1,
+        hi=32,
+        quick=1,
     )
     frame_steps: int = knob(
-        2, "Steps per octave of the short dream of each frame after the first: more = stronger, slower.", lo=0, hi=1000
+        2,
+        "Steps per octave of the short dream of each frame after the first: more = stronger, slower.",
+        lo=0,
+        hi=1000,
+        quick=1,
     )
     fps: float | None = knob(
         None, "Output frame rate; frames are picked by time.", lo=0.0, lo_open=True, hi=1000.0, show="the input's"
     )
     start: float = knob(0.0, "Dream from this time in the input, seconds.", lo=0.0, hi=1e7)
-    duration: float | None = knob(None, "Dream this many seconds.", lo=0.0, lo_open=True, hi=1e7, show="to the end")
+    duration: float | None = knob(
+        None, "Dream this many seconds.", lo=0.0, lo_open=True, hi=1e7, show="to the end", quick=1.0
+    )
 
     def frame_spec(self, spec: DreamSpec) -> DreamSpec:
         """The short dream of a frame after the first."""
