@@ -29,6 +29,7 @@ from dreamer.outputs.images import atomic_write
 from dreamer.outputs.pages import write_thumbnail
 from dreamer.runners.local import failure, render_job, run_one
 from dreamer.runners.plan import Job, Result
+from dreamer.runners.startup import start_worker
 from dreamer.spec.specs import RunEnv
 
 INSTALL = "--executor ray needs Ray: pip install 'dreamer[ray]'"
@@ -53,14 +54,7 @@ class DreamWorker:
     """The actor body: one ``Engine`` for the actor's life, so models load once per worker."""
 
     def __init__(self, threads: int, env: RunEnv, shared_storage: bool) -> None:
-        import torch
-
-        from dreamer.engine.engine import Engine
-        from dreamer.runners.heap import keep_freed_memory
-
-        keep_freed_memory()  # the actor is its own process: tune malloc as the CLI does
-        torch.set_num_threads(threads)
-        self.engine = Engine(env)
+        self.engine = start_worker(threads, env)  # the actor is its own process: set up as the CLI's
         self.threads = threads
         self.shared_storage = shared_storage
 
