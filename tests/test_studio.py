@@ -118,6 +118,20 @@ def test_other_tabs_through_the_http_api(server: str, cat: Path) -> None:
         client.predict(photo=photo, **(motion | {"frames": 49}), api_name="/zoom")
 
 
+def test_grid_with_an_emptied_steps_box_runs_the_default_steps(server: str) -> None:
+    """An emptied steps box means the parametrisation's default count (it was ``None // 8``: a TypeError)."""
+    client = client_lib.Client(server, verbose=False)
+    vis = to_dict(VisSpec(size=32, batch=8, seed=0)) | {"steps": ""}
+    job = client.submit(layer="blocks.2", channels="0-3", classes="", **vis, api_name="/grid")
+    deadline = time.time() + 120
+    while time.time() < deadline and not job.done() and not any(o[1].startswith("step") for o in job.outputs()):
+        time.sleep(0.05)
+    client.predict(api_name="/stop")
+    image, status, png = job.result(timeout=60)
+    assert status.startswith("stopped") and png is None, status
+    assert any(o[1].endswith(f" of {VisSpec().step_count}") for o in job.outputs()), job.outputs()
+
+
 def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
     from dreamer.studio.app import Studio
     from dreamer.studio.tabs import dream_tab

@@ -166,7 +166,7 @@ def grid_tab(studio: Studio, state: gr.State) -> None:
             )
         except DreamerError as exc:
             raise fail(exc) from None
-        every = max(1, spec.steps // 8)
+        every = max(1, spec.step_count // 8)  # steps None (an emptied box): the parametrisation's default
 
         def run(on_event: Any, cancel: Any) -> Any:
             return studio.engine.grid(spec, on_event=on_event, cancel=cancel, preview_every=every, **options)
