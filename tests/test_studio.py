@@ -133,15 +133,13 @@ def test_grid_with_an_emptied_steps_box_runs_the_default_steps(server: str) -> N
 
 
 def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
-    from dreamer.studio.app import Studio
-    from dreamer.studio.tabs import dream_tab
+    from dreamer.studio.render import DreamTab
+    from dreamer.studio.server import Studio
 
-    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
     with gr.Blocks():
-        dream_tab(studio, gr.State(None))
-    assert studio.form is not None
-    assert sorted(studio.form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
-    assert studio.form.spec(studio.form.values(SMALL)) == SMALL
+        form = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None)).form
+    assert sorted(form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
+    assert form.spec(form.values(SMALL)) == SMALL
 
 
 def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_engine: Engine, tmp_path: Path) -> None:
@@ -149,7 +147,8 @@ def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_eng
     import threading
 
     from dreamer.studio import build
-    from dreamer.studio.app import QUEUE_POLL_S, Studio
+    from dreamer.studio.app import QUEUE_POLL_S
+    from dreamer.studio.server import Studio
 
     threads: list[str] = []
     net = random_engine.model(SMALL.model).net
@@ -228,22 +227,20 @@ def test_style_fills_the_controls_and_history_restores_settings(random_engine: E
     from types import SimpleNamespace
 
     from dreamer.spec.styles import load_style
-    from dreamer.studio.app import Studio
+    from dreamer.studio.render import DreamTab
+    from dreamer.studio.server import Studio
     from dreamer.studio.session import Session
-    from dreamer.studio.tabs import dream_tab
 
-    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
     with gr.Blocks():
-        dream_tab(studio, gr.State(None))
-    assert studio.form is not None
+        tab = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None))
     session = Session()
     try:
-        filled = studio.on_style("classic", session)
-        assert studio.form.spec(filled) == load_style("classic").apply()
+        filled = tab.on_style("classic", session)
+        assert tab.form.spec(filled) == load_style("classic").apply()
         session.history.append({"path": "x.png", "spec": to_dict(SMALL.replace(steps=3)), "style": "classic"})
-        *restored, style = studio.restore(session, SimpleNamespace(index=0))
+        *restored, style = tab.restore(session, SimpleNamespace(index=0))
         values = [v if not isinstance(v, dict) else None for v in restored]  # file uploads are left as they are
-        assert studio.form.spec(values).steps == 3 and style == "classic"
+        assert tab.form.spec(values).steps == 3 and style == "classic"
     finally:
         session.close()
     assert not session.folder.exists()
