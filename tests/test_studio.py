@@ -132,6 +132,48 @@ def test_grid_with_an_emptied_steps_box_runs_the_default_steps(server: str) -> N
     assert any(o[1].endswith(f" of {VisSpec().step_count}") for o in job.outputs()), job.outputs()
 
 
+def test_zoom_tab_streams_zooms_own_events_and_a_frame_each(random_engine: Engine, tmp_path: Path) -> None:
+    """No Step events made up from frames: the page gets zoom's real dream events, warnings once, frames as done."""
+    from dreamer.outputs.images import load_image
+    from dreamer.spec.specs import ZOOM_SPEC
+    from dreamer.studio.page import to_page
+    from dreamer.studio.server import Studio
+    from dreamer.studio.session import Session, stream
+    from dreamer.studio.zoom import zoom_run
+
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (24, 24), (120, 60, 30)).save(tiny)  # too small for 3 octaves: each frame's dream warns
+    studio = Studio(random_engine, StudioConfig(cache=tmp_path, zoom_spec=ZOOM_SPEC.replace(max_side=64, seed=0)))
+    motion, session = MotionSpec(frames=2), Session()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        items = list(stream(zoom_run(studio, load_image(tiny), motion, tmp_path / "a"), session.start(), studio.pool))
+        assert [i.kind for i in items if i.kind != "warned"] == ["frame", "frame", "done"]
+        warned = [i.message for i in items if i.kind == "warned"]
+        assert len(warned) == 4 and any("too small for 3 octaves" in w for w in warned)  # two a frame
+        frames = [i for i in items if i.kind == "frame"]
+        assert [(f.frame.done, f.frame.total) for f in frames] == [(1, 2), (2, 2)]
+        assert all(f.step is not None and f.step.total == ZOOM_SPEC.steps for f in frames)  # the engine's own steps
+        run = zoom_run(studio, load_image(tiny), motion, tmp_path / "b")
+        with pytest.warns(UserWarning, match="too small for 3 octaves") as caught:  # gr.Warning outside a request
+            shown = list(
+                to_page(
+                    run,
+                    session,
+                    studio.pool,
+                    status=lambda i: f"frame {i.frame.done} of {i.frame.total}" if i.frame else None,
+                    stopped=lambda _: "stopped",
+                    done=lambda gif: (str(gif), "done"),
+                )
+            )
+        assert sorted(str(w.message) for w in caught) == sorted(set(warned))  # each once a run, not once a frame
+        assert [line for _, line in shown] == ["frame 1 of 2", "frame 2 of 2", "done"]
+        assert Image.open(shown[-1][0]).n_frames == 2
+    finally:
+        session.close()
+
+
 def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
     from dreamer.studio.render import DreamTab
     from dreamer.studio.server import Studio

@@ -43,9 +43,11 @@ def to_page(
     "no change", which rebuilds the component). ``paths`` are cut from the messages shown.
     """
     shown: Any = gr.skip()  # the last preview sent: what a Stop leaves on the page
+    warned: set[str] = set()  # each warning once (a zoom's frames repeat theirs)
     try:
         for item in stream(run, session.start(), pool):
-            if item.kind == "warned":
+            if item.kind == "warned" and item.message not in warned:
+                warned.add(item.message)
                 gr.Warning(public(DreamerError(item.message), *paths))
             elif item.kind in ("step", "frame") and (line := status(item)) is not None:
                 shown = item.preview

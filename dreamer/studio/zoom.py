@@ -8,12 +8,36 @@ from typing import Any
 
 import gradio as gr
 
+from dreamer.engine.events import CancelToken
 from dreamer.errors import DreamerError
+from dreamer.outputs.images import LoadedImage
 from dreamer.spec.specs import MotionSpec
 from dreamer.studio.forms import controls, named
 from dreamer.studio.page import ENGINE, result_outputs, to_page, wire_stop
 from dreamer.studio.server import Studio
-from dreamer.studio.session import Frame, Report, Session, fail, photo_of
+from dreamer.studio.session import Frame, Report, Run, Session, fail, photo_of
+
+
+def zoom_run(studio: Studio, photo: LoadedImage, motion: MotionSpec, folder: Path) -> Run:
+    """The tab's job: zoom's frames written into ``folder`` and reported as they finish, then the GIF.
+
+    The frames' own dream events go to the page as they are (warnings shown, steps counted).
+    """
+    from dreamer.animate.zoom import zoom
+    from dreamer.outputs.animation import assemble
+
+    def run(report: Report, cancel: CancelToken) -> Path:
+        frames = zoom(photo, motion, studio.config.zoom_spec, engine=studio.engine, on_event=report, cancel=cancel)
+        paths = []
+        for i, frame in enumerate(frames):
+            paths.append(folder / f"frame_{i:05d}.png")
+            frame.save(paths[-1])
+            report(Frame(i + 1, motion.frames, frame))
+        gif = folder.parent / "zoom.gif"
+        assemble(paths, gif, motion.fps)
+        return gif
+
+    return run
 
 
 def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
@@ -30,9 +54,6 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             image, status, go, stop, download = result_outputs("zoom", "GIF")
 
     def run_zoom(session: Session, path: str | None, *values: Any) -> Iterator[Any]:
-        from dreamer.animate.zoom import zoom
-        from dreamer.outputs.animation import assemble
-
         loaded = photo_of(path)
         try:
             motion = form.spec(values)
@@ -46,20 +67,7 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             )
         folder = session.path("frames")
         folder.mkdir()
-
-        def run(report: Report, cancel: Any) -> Path:
-            # The frames' own dream events go to the page as they are (warnings shown, steps counted);
-            # each frame zoom yields is reported as it finishes.
-            frames = zoom(loaded, motion, config.zoom_spec, engine=studio.engine, on_event=report, cancel=cancel)
-            paths = []
-            for i, frame in enumerate(frames):
-                paths.append(folder / f"frame_{i:05d}.png")
-                frame.save(paths[-1])
-                report(Frame(i + 1, motion.frames, frame))
-            gif = folder.parent / "zoom.gif"
-            assemble(paths, gif, motion.fps)
-            return gif
-
+        run = zoom_run(studio, loaded, motion, folder)
         yield from to_page(
             run,
             session,
