@@ -30,10 +30,10 @@ import httpx
 from gradio_client import Client
 from gradio_client.utils import apply_diff
 
-from dreamer.cli.process import tune_process
 from dreamer.engine import Engine
 from dreamer.engine.events import Step
 from dreamer.outputs.images import load_image
+from dreamer.runners.startup import tune_process
 from dreamer.samples import sample_path
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec

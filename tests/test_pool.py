@@ -132,3 +132,21 @@ def test_a_worker_killed_mid_job_fails_that_job_and_the_rest_finish(photos: Path
     assert statuses.count("done") + statuses.count("failed") == 6 and 1 <= len(failed) <= 2
     assert all("killed by SIGKILL" in j["error"] for j in failed), failed
     assert (out / "index.html").is_file() and (out / "contact_sheet.png").is_file()
+
+
+def test_a_worker_starts_up_as_the_cli_does(tmp_path: Path, monkeypatch) -> None:
+    """Pillow's limit is raised to DREAMER_MAX_PIXELS in a worker too.
+
+    A 182 Mpx photo under a 200 Mpx limit is decoded (and found truncated), not refused as "too
+    large" by Pillow's own 179 Mpx limit.
+    """
+    from hostile import bomb_png
+
+    from dreamer.runners.gallery import gallery
+    from dreamer.runners.pool import PoolExecutor
+
+    photo = bomb_png(tmp_path / "big.png", 14_000, 13_000)
+    monkeypatch.setenv("DREAMER_MAX_PIXELS", "200000000")  # the spawned worker inherits it
+    report = gallery([str(photo)], ["classic"], tmp_path / "g", executor=PoolExecutor(1))
+    [result] = report.results
+    assert result.status == "failed" and "corrupt or truncated" in (result.error or ""), result.error

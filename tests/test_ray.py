@@ -197,3 +197,30 @@ def test_without_ray_installed_says_how_to_install_it(monkeypatch: pytest.Monkey
     )
     assert result.exit_code == 1
     assert result.output.strip().splitlines()[-1] == "Error: --executor ray needs Ray: pip install 'dreamer-art[ray]'"
+
+
+@pytest.mark.parametrize("device", ["auto", "cuda", "cuda:0", "cuda:1"])
+def test_actors_ask_for_a_gpu_on_any_cuda_device(device: str) -> None:
+    """No cluster needed: the resources each actor asks Ray for, from the nodes' resources and --device."""
+    from dreamer.runners.ray import actor_shape
+
+    two_gpus = [{"CPU": 16.0, "GPU": 2.0}]
+    assert actor_shape(two_gpus, device, None, None) == (2, 1.0, 1.0)
+    assert actor_shape(two_gpus, device, 4, None) == (4, 1.0, 0.5)
+    assert actor_shape([{"CPU": 8.0}], device, None, None) == (2, 4.0, 0.0)  # no GPU anywhere: CPU actors
+
+
+def test_cpu_devices_take_no_gpu() -> None:
+    from dreamer.runners.ray import actor_shape
+
+    assert actor_shape([{"CPU": 8.0, "GPU": 1.0}], "cpu", None, None) == (2, 4.0, 0.0)
+    assert actor_shape([{"CPU": 8.0, "GPU": 1.0}], "cpu", 2, 3) == (2, 3.0, 0.0)
+
+
+def test_an_actor_given_a_gpu_runs_on_the_one_ray_assigned() -> None:
+    """Ray shows an actor only its own GPUs, so ``cuda:1`` in there would be a GPU that does not exist."""
+    from dreamer.runners.ray import actor_device
+
+    assert actor_device("cuda:1", 1.0) == actor_device("cuda", 0.5) == "cuda"
+    assert actor_device("cuda:1", 0.0) == "cuda:1"  # no GPU in the cluster: the engine says CUDA is missing
+    assert actor_device("auto", 1.0) == "auto" and actor_device("cpu", 0.0) == "cpu"

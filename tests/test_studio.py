@@ -118,16 +118,70 @@ def test_other_tabs_through_the_http_api(server: str, cat: Path) -> None:
         client.predict(photo=photo, **(motion | {"frames": 49}), api_name="/zoom")
 
 
-def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
-    from dreamer.studio.app import Studio
-    from dreamer.studio.tabs import dream_tab
+def test_grid_with_an_emptied_steps_box_runs_the_default_steps(server: str) -> None:
+    """An emptied steps box means the parametrisation's default count (it was ``None // 8``: a TypeError)."""
+    client = client_lib.Client(server, verbose=False)
+    vis = to_dict(VisSpec(size=32, batch=8, seed=0)) | {"steps": ""}
+    job = client.submit(layer="blocks.2", channels="0-3", classes="", **vis, api_name="/grid")
+    deadline = time.time() + 120
+    while time.time() < deadline and not job.done() and not any(o[1].startswith("step") for o in job.outputs()):
+        time.sleep(0.05)
+    client.predict(api_name="/stop")
+    image, status, png = job.result(timeout=60)
+    assert status.startswith("stopped") and png is None, status
+    assert any(o[1].endswith(f" of {VisSpec().step_count}") for o in job.outputs()), job.outputs()
 
-    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
+
+def test_zoom_tab_streams_zooms_own_events_and_a_frame_each(random_engine: Engine, tmp_path: Path) -> None:
+    """No Step events made up from frames: the page gets zoom's real dream events, warnings once, frames as done."""
+    from dreamer.outputs.images import load_image
+    from dreamer.spec.specs import ZOOM_SPEC
+    from dreamer.studio.page import to_page
+    from dreamer.studio.server import Studio
+    from dreamer.studio.session import Session, stream
+    from dreamer.studio.zoom import zoom_run
+
+    tiny = tmp_path / "tiny.png"
+    Image.new("RGB", (24, 24), (120, 60, 30)).save(tiny)  # too small for 3 octaves: each frame's dream warns
+    studio = Studio(random_engine, StudioConfig(cache=tmp_path, zoom_spec=ZOOM_SPEC.replace(max_side=64, seed=0)))
+    motion, session = MotionSpec(frames=2), Session()
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    try:
+        items = list(stream(zoom_run(studio, load_image(tiny), motion, tmp_path / "a"), session.start(), studio.pool))
+        assert [i.kind for i in items if i.kind != "warned"] == ["frame", "frame", "done"]
+        warned = [i.message for i in items if i.kind == "warned"]
+        assert len(warned) == 4 and any("too small for 3 octaves" in w for w in warned)  # two a frame
+        frames = [i for i in items if i.kind == "frame"]
+        assert [(f.frame.done, f.frame.total) for f in frames] == [(1, 2), (2, 2)]
+        assert all(f.step is not None and f.step.total == ZOOM_SPEC.steps for f in frames)  # the engine's own steps
+        run = zoom_run(studio, load_image(tiny), motion, tmp_path / "b")
+        with pytest.warns(UserWarning, match="too small for 3 octaves") as caught:  # gr.Warning outside a request
+            shown = list(
+                to_page(
+                    run,
+                    session,
+                    studio.pool,
+                    status=lambda i: f"frame {i.frame.done} of {i.frame.total}" if i.frame else None,
+                    stopped=lambda _: "stopped",
+                    done=lambda gif: (str(gif), "done"),
+                )
+            )
+        assert sorted(str(w.message) for w in caught) == sorted(set(warned))  # each once a run, not once a frame
+        assert [line for _, line in shown] == ["frame 1 of 2", "frame 2 of 2", "done"]
+        assert Image.open(shown[-1][0]).n_frames == 2
+    finally:
+        session.close()
+
+
+def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -> None:
+    from dreamer.studio.render import DreamTab
+    from dreamer.studio.server import Studio
+
     with gr.Blocks():
-        dream_tab(studio, gr.State(None))
-    assert studio.form is not None
-    assert sorted(studio.form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
-    assert studio.form.spec(studio.form.values(SMALL)) == SMALL
+        form = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None)).form
+    assert sorted(form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
+    assert form.spec(form.values(SMALL)) == SMALL
 
 
 def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_engine: Engine, tmp_path: Path) -> None:
@@ -135,7 +189,8 @@ def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_eng
     import threading
 
     from dreamer.studio import build
-    from dreamer.studio.app import QUEUE_POLL_S, Studio
+    from dreamer.studio.app import QUEUE_POLL_S
+    from dreamer.studio.server import Studio
 
     threads: list[str] = []
     net = random_engine.model(SMALL.model).net
@@ -214,22 +269,20 @@ def test_style_fills_the_controls_and_history_restores_settings(random_engine: E
     from types import SimpleNamespace
 
     from dreamer.spec.styles import load_style
-    from dreamer.studio.app import Studio
+    from dreamer.studio.render import DreamTab
+    from dreamer.studio.server import Studio
     from dreamer.studio.session import Session
-    from dreamer.studio.tabs import dream_tab
 
-    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
     with gr.Blocks():
-        dream_tab(studio, gr.State(None))
-    assert studio.form is not None
+        tab = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None))
     session = Session()
     try:
-        filled = studio.on_style("classic", session)
-        assert studio.form.spec(filled) == load_style("classic").apply()
+        filled = tab.on_style("classic", session)
+        assert tab.form.spec(filled) == load_style("classic").apply()
         session.history.append({"path": "x.png", "spec": to_dict(SMALL.replace(steps=3)), "style": "classic"})
-        *restored, style = studio.restore(session, SimpleNamespace(index=0))
+        *restored, style = tab.restore(session, SimpleNamespace(index=0))
         values = [v if not isinstance(v, dict) else None for v in restored]  # file uploads are left as they are
-        assert studio.form.spec(values).steps == 3 and style == "classic"
+        assert tab.form.spec(values).steps == 3 and style == "classic"
     finally:
         session.close()
     assert not session.folder.exists()

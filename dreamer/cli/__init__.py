@@ -13,7 +13,7 @@ __all__ = ["cli", "main"]
 
 def main() -> None:
     """Console-script entry point: process-wide settings belong here, never in the library."""
-    from dreamer.cli.process import tune_process
+    from dreamer.runners.startup import tune_process
 
     tune_process()
     cli(prog_name="dreamer")

@@ -126,7 +126,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
             rgb, alpha = _to_rgb(upright)
     except DreamerError:
         raise
-    except Image.DecompressionBombError:  # past Pillow's own limit (the CLI raises it to ours at start-up)
+    except Image.DecompressionBombError:  # past Pillow's own limit (entry points raise it to ours: runners/startup.py)
         raise _bomb_error(p, _declared_size(p)) from None
     except UnidentifiedImageError:
         raise DreamerError(f"{p}: not an image file Pillow can read") from None

@@ -19,6 +19,7 @@ from typing import Any
 
 from dreamer.runners.local import run_one
 from dreamer.runners.plan import Job, Result
+from dreamer.runners.startup import start_worker
 from dreamer.spec.specs import RunEnv
 
 POLL = 0.2  # seconds between checks that every busy worker is still alive
@@ -37,14 +38,7 @@ def _worker(threads: int, env: RunEnv, out_dir: str, tasks: Any, results: Any) -
     """A worker process: one Engine for its life; announce each job, render it, send the result back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     _die_with_parent()
-    import torch
-
-    from dreamer.engine.engine import Engine
-    from dreamer.runners.heap import keep_freed_memory
-
-    keep_freed_memory()  # a worker process is its own entry point: tune its malloc as the CLI does
-    torch.set_num_threads(threads)
-    engine = Engine(env)
+    engine = start_worker(threads, env)
     while (job := tasks.get()) is not None:
         results.put(("started", os.getpid(), job.key))
         results.put(("done", os.getpid(), run_one(job, Path(out_dir), engine)))

@@ -29,6 +29,7 @@ from dreamer.outputs.images import atomic_write
 from dreamer.outputs.pages import write_thumbnail
 from dreamer.runners.local import failure, render_job, run_one
 from dreamer.runners.plan import Job, Result
+from dreamer.runners.startup import start_worker
 from dreamer.spec.specs import RunEnv
 
 INSTALL = f"--executor ray needs Ray: {install_line('ray')}"
@@ -53,14 +54,7 @@ class DreamWorker:
     """The actor body: one ``Engine`` for the actor's life, so models load once per worker."""
 
     def __init__(self, threads: int, env: RunEnv, shared_storage: bool) -> None:
-        import torch
-
-        from dreamer.engine.engine import Engine
-        from dreamer.runners.heap import keep_freed_memory
-
-        keep_freed_memory()  # the actor is its own process: tune malloc as the CLI does
-        torch.set_num_threads(threads)
-        self.engine = Engine(env)
+        self.engine = start_worker(threads, env)  # the actor is its own process: set up as the CLI's
         self.threads = threads
         self.shared_storage = shared_storage
 
@@ -145,7 +139,7 @@ class RayExecutor:
         return owned
 
     def _shape(self) -> tuple[int, float, float]:
-        """(actors, CPUs each, GPUs each) from the live nodes: a GPU each where there are GPUs."""
+        """(actors, CPUs each, GPUs each) from the live nodes (see ``actor_shape``)."""
         nodes = [n for n in self.ray.nodes() if n.get("Alive")]
         self.info["nodes"] = [
             {
@@ -156,18 +150,7 @@ class RayExecutor:
             }
             for n in nodes
         ]
-        node_cpus = [int(n["Resources"].get("CPU", 0)) for n in nodes] or [1]
-        gpus = sum(n["Resources"].get("GPU", 0) for n in nodes)
-        if gpus >= 1 and self.env.device in ("auto", "cuda"):
-            count = self.workers or int(gpus)
-            shape = (count, float(self.cpus_per_worker or 1), min(1.0, gpus / count))
-        else:
-            cpus = self.cpus_per_worker or (
-                max(1, min(max(node_cpus), sum(node_cpus) // self.workers))
-                if self.workers
-                else max(1, min(CPUS_PER_WORKER, max(node_cpus)))
-            )
-            shape = (self.workers or max(1, sum(c // cpus for c in node_cpus)), float(cpus), 0.0)
+        shape = actor_shape([n["Resources"] for n in nodes], self.env.device, self.workers, self.cpus_per_worker)
         self.info.update(workers=shape[0], cpus_per_worker=shape[1], gpus_per_worker=shape[2])
         self.info["shared_storage"] = self.shared_storage
         return shape
@@ -185,7 +168,8 @@ class RayExecutor:
             count, cpus, gpus = self._shape()
             remote = ray.remote(num_cpus=cpus, num_gpus=gpus, max_restarts=self.max_restarts, max_task_retries=0)
             cls = remote(DreamWorker)
-            actors = [cls.remote(max(1, int(cpus)), self.env, self.shared_storage) for _ in range(count)]
+            env = self.env.replace(device=actor_device(self.env.device, gpus))
+            actors = [cls.remote(max(1, int(cpus)), env, self.shared_storage) for _ in range(count)]
             inflight.update({_probe(a): (i, None, []) for i, a in enumerate(actors)})
             yield from self._schedule(jobs, out_dir, actors, inflight)
         finally:  # also on Ctrl-C: nothing queued starts, nothing running goes on
@@ -258,6 +242,29 @@ class RayExecutor:
             except Exception as exc:  # noqa: BLE001 - e.g. a full disk: this job fails, the rest go on
                 return replace(failure(job, exc), node=node, retries=retries)
         return result
+
+
+def actor_shape(
+    nodes: Sequence[dict[str, float]], device: str, workers: int | None, cpus_per_worker: int | None
+) -> tuple[int, float, float]:
+    """(actors, CPUs each, GPUs each) for nodes' Ray resources: a GPU each where there are GPUs."""
+    node_cpus = [int(n.get("CPU", 0)) for n in nodes] or [1]
+    gpus = sum(n.get("GPU", 0) for n in nodes)
+    if gpus >= 1 and (device == "auto" or device.partition(":")[0] == "cuda"):  # cuda:N too (#25)
+        count = workers or int(gpus)
+        return count, float(cpus_per_worker or 1), min(1.0, gpus / count)
+    if cpus_per_worker:
+        cpus = cpus_per_worker
+    elif workers:
+        cpus = max(1, min(max(node_cpus), sum(node_cpus) // workers))
+    else:
+        cpus = max(1, min(CPUS_PER_WORKER, max(node_cpus)))
+    return workers or max(1, sum(c // cpus for c in node_cpus)), float(cpus), 0.0
+
+
+def actor_device(device: str, gpus: float) -> str:
+    """The device an actor runs on: ``cuda:N`` becomes ``cuda``, the GPU Ray gave it (the only one it sees)."""
+    return "cuda" if gpus and device.partition(":")[0] == "cuda" else device
 
 
 def _probe(actor: Any) -> Any:

@@ -1,8 +1,9 @@
 """Runs and sessions: the engine in a worker thread, its events turned into a stream; one state per browser tab.
 
-A run's ``Step`` events carry previews; ``stream`` hands them to the page as they arrive (only the
-newest when several queued up, so a slow browser never slows the render), and a ``CancelToken``
-kept in the session stops the run within one step when the page's Stop button is pressed.
+A run's ``Step`` events carry previews, and a run of many frames (the zoom) reports each finished
+``Frame``; ``stream`` hands them to the page as they arrive (only the newest when several queued
+up, so a slow browser never slows the render), and a ``CancelToken`` kept in the session stops the
+run within one step when the page's Stop button is pressed.
 Every torch call of a server (model loading, the layer list, thumbnails, runs) goes to one
 long-lived worker thread: each thread that runs torch keeps its own OpenMP team, and with a second
 one alive (one forward pass on the main thread was enough) renders measured 2x slower on 2 cores.
@@ -21,22 +22,42 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from PIL import Image
 
-from dreamer.engine.events import CancelToken, Event, OnEvent, Step, Warned
+from dreamer.engine.events import CancelToken, Event, Step, Warned
 from dreamer.errors import Cancelled, DreamerError
 from dreamer.outputs.images import LoadedImage, load_image
 
-Run = Callable[[OnEvent, CancelToken], Any]  # (on_event, cancel) -> result
+
+@dataclass(frozen=True)
+class Frame:
+    """A finished frame of a run that makes many (what ``dreamer.animate.zoom.zoom`` yields)."""
+
+    done: int
+    total: int
+    image: Image.Image
+
+
+Report = Callable[[Event | Frame], None]
+Run = Callable[[Report, CancelToken], Any]  # (report, cancel) -> result
 
 
 @dataclass
 class Item:
-    """One thing a stream reports: a preview step, a warning, the result, or how it ended early."""
+    """One thing a stream reports: a preview (step or frame), a warning, the result, or how it ended early."""
 
-    kind: str  # "step", "warned", "done", "stopped"
-    step: Step | None = None
+    kind: str  # "step", "frame", "warned", "done", "stopped"
+    step: Step | None = None  # the newest step (with its preview for a "step")
+    frame: Frame | None = None  # the newest finished frame (for a "frame")
     message: str = ""
     result: Any = None
+
+    @property
+    def preview(self) -> Image.Image | None:
+        """The image a "step" or "frame" item shows."""
+        if self.kind == "frame" and self.frame is not None:
+            return self.frame.image
+        return self.step.preview if self.step is not None else None
 
 
 @dataclass
@@ -78,19 +99,19 @@ def worker() -> concurrent.futures.ThreadPoolExecutor:
 
 
 def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, timeout: float = 3600.0) -> Iterator[Item]:
-    """Run ``run`` on the ``pool``'s thread and yield its previews as they come, then its result.
+    """Run ``run`` on the ``pool``'s thread and yield its previews (steps, frames) as they come, then its result.
 
     A ``DreamerError`` from the run is raised here; a cancelled run ends with a "stopped" item.
     Closing the generator (the page went away) cancels the run.
     """
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
 
-    def on_event(event: Event) -> None:
+    def report(event: Event | Frame) -> None:
         events.put(("event", event))
 
     def work() -> None:
         try:
-            events.put(("done", run(on_event, token)))
+            events.put(("done", run(report, token)))
         except Cancelled:
             events.put(("stopped", None))
         except BaseException as exc:  # noqa: BLE001 - handed to the page's thread, raised there
@@ -101,11 +122,13 @@ def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, time
     try:
         while True:
             kind, payload = events.get(timeout=timeout)
-            newest: Step | None = None
+            newest: Item | None = None
             while True:  # coalesce what queued up: only the newest preview is worth sending
                 if kind == "event" and isinstance(payload, Step):
                     last = payload
-                    newest = payload if payload.preview is not None else newest
+                    newest = Item("step", step=payload) if payload.preview is not None else newest
+                elif kind == "event" and isinstance(payload, Frame):
+                    newest = Item("frame", step=last, frame=payload)
                 elif kind == "event" and isinstance(payload, Warned):
                     yield Item("warned", message=payload.message)
                 elif kind != "event":
@@ -116,7 +139,7 @@ def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, time
                     kind = ""
                     break
             if newest is not None:
-                yield Item("step", step=newest)
+                yield newest
             if kind == "done":
                 yield Item("done", step=last, result=payload)
                 return
