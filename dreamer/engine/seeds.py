@@ -11,22 +11,22 @@ from typing import Any
 
 import numpy as np
 
-SEED_BITS = 63  # torch generators take signed 64-bit seeds; the schema's seed range is 0 .. 2**63 - 1
+from dreamer.spec.schema import MAX_INT  # seeds are 0 .. MAX_INT: torch generators take signed 64-bit ones
 
 
 def draw_seed() -> int:
     """A fresh random seed in the schema's range."""
-    return secrets.randbits(SEED_BITS)
+    return secrets.randbits(MAX_INT.bit_length())
 
 
 def seeded(spec: Any, recorded: int | None = None) -> Any:
-    """``spec`` with its seed filled in when it has none: ``recorded`` (a resumed run's), else a fresh one."""
+    """``spec`` with its seed filled in when it has none: ``recorded`` (a resumed run's, if valid), else a fresh one."""
     if spec.seed is not None:
         return spec
-    return spec.replace(seed=recorded if recorded is not None else draw_seed())
+    return spec.replace(seed=recorded if recorded is not None and 0 <= recorded <= MAX_INT else draw_seed())
 
 
 def frame_seed(seed: int, index: int) -> int:
     """The seed of one frame, from the run's seed and the frame index only (so resuming repeats it)."""
-    state = np.random.SeedSequence([seed % 2**SEED_BITS, index]).generate_state(2, np.uint32)
+    state = np.random.SeedSequence([seed % (MAX_INT + 1), index]).generate_state(2, np.uint32)
     return (int(state[0]) << 31) ^ int(state[1])
