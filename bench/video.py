@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from dreamer.animate.zoom import frame_seed
 from dreamer.engine.engine import Engine
 from dreamer.engine.inputs import objective_for
+from dreamer.engine.seeds import frame_seed
 from dreamer.nets.hooks import LayerHooks
 from dreamer.samples import sample_path
 from dreamer.video import flow as fl
@@ -127,7 +127,7 @@ def main() -> None:
     if args.gif:
         from PIL import Image
 
-        from dreamer.animate.zoom import assemble
+        from dreamer.outputs.animation import assemble
         from dreamer.outputs.images import save_image
 
         args.gif.mkdir(parents=True, exist_ok=True)

@@ -117,12 +117,8 @@ def accent(
     **knobs: Any,
 ) -> Image.Image:
     """The photo with ``objective`` (a channel or class) accentuated in it, kept close to the photo."""
-    from dreamer.featvis.accent import accent as make_accent
-
     with progress_bar("accentuating", progress) as on_event:
-        return make_accent(
-            _engine(engine, device), photo, objective, (spec or VisSpec()).replace(**knobs), on_event=on_event
-        )
+        return _engine(engine, device).accent(photo, objective, (spec or VisSpec()).replace(**knobs), on_event=on_event)
 
 
 def grid(

@@ -13,8 +13,9 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
-from dreamer.animate.zoom import MANIFEST, frame_seed, render_zoom, transform, zoom
+from dreamer.animate.zoom import MANIFEST, render_zoom, transform, zoom
 from dreamer.cli import cli
+from dreamer.engine.seeds import frame_seed
 from dreamer.errors import DreamerError
 from dreamer.outputs.animation import assemble
 from dreamer.outputs.metadata import read_metadata

@@ -199,3 +199,13 @@ def test_cli_accent_writes_the_photo_accentuated(runner: CliRunner, cat: Path, t
     assert result.exit_code == 1 and "give exactly one of --channel" in result.output
     result = runner.invoke(cli, ["accent", str(cat), "--channel", "blocks.4", *fast])
     assert result.exit_code == 1 and result.output.strip().startswith("Error: --channel: cannot read")
+
+
+def test_accent_with_zero_steps_announces_zero_and_leaves_the_photo(random_engine, cat_image) -> None:
+    from dreamer.engine.events import Started, Step
+
+    events: list = []
+    spec = VisSpec(size=32, steps=0, seed=0)
+    out = random_engine.accent(cat_image, channel("blocks.4", 3), spec, on_event=events.append)
+    assert [e.total for e in events if isinstance(e, Started)] == [0]
+    assert not [e for e in events if isinstance(e, Step)] and out.info["dreamer"]["spec"]["steps"] == 0

@@ -7,41 +7,31 @@ is an 8-bit image before the next one starts from it, and each frame's randomnes
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from dreamer import __version__
-from dreamer.core.blend import finish
 from dreamer.core.tensors import to_pil, to_tensor
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.engine.events import CancelToken, OnEvent
 from dreamer.engine.inputs import load_mask
+from dreamer.engine.records import frame_record, looks
+from dreamer.engine.seeds import frame_seed, seeded
 from dreamer.errors import DreamerError
-from dreamer.outputs.images import as_loaded, atomic_write, fit_max_side, load_image, save_image
-from dreamer.outputs.metadata import document
-from dreamer.spec.schema import Kind, to_dict
+from dreamer.outputs.frames import FramesFolder, frame_size
+from dreamer.outputs.images import as_loaded, load_image
+from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec
 
-FRAME_NAME = "frame_{:05d}.png"
 MANIFEST = "zoom.json"
 
 FrameCallback = Callable[[int, Image.Image], None]  # (frame index, finished frame)
-
-
-def frame_seed(seed: int, index: int) -> int:
-    """The seed of one frame, from the run's seed and the frame index only (so resuming repeats it)."""
-    state = np.random.SeedSequence([seed % 2**63, index]).generate_state(2, np.uint32)
-    return (int(state[0]) << 31) ^ int(state[1])
 
 
 def transform(
@@ -61,19 +51,6 @@ def transform(
     grid = F.affine_grid(theta, list(image.shape), align_corners=False)
     out = F.grid_sample(image, grid, mode="bicubic", padding_mode="reflection", align_corners=False)
     return out.clamp_(0.0, 1.0)
-
-
-def frame_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
-    """(width, height) of the frames: fitted to ``max_side``, rounded down to even for video codecs."""
-    w, h = fit_max_side(size, max_side)
-    return max(2, w - w % 2), max(2, h - h % 2)
-
-
-def _blend(dreamed: torch.Tensor, source: torch.Tensor, spec: DreamSpec, mask: torch.Tensor | None) -> torch.Tensor:
-    """Keep-colours, strength and mask, as a still applies them, against the frame the dream started from."""
-    if not (spec.keep_colors or spec.strength < 1.0 or mask is not None):
-        return dreamed
-    return finish(dreamed, source, keep_colors=spec.keep_colors, strength=spec.strength, mask=mask)
 
 
 def zoom(
@@ -97,7 +74,7 @@ def zoom(
     spec = spec or ZOOM_SPEC
     if not 0 <= start <= motion.frames:
         raise DreamerError(f"start must be between 0 and --frames {motion.frames} (got {start})")
-    seed = spec.seed if spec.seed is not None else secrets.randbits(63)
+    spec = seeded(spec)
     engine = engine or Engine()
     rgb = as_loaded(image).rgb
     size = frame_size(rgb.size, spec.max_side)
@@ -109,58 +86,25 @@ def zoom(
         x = to_tensor(current)  # always from the 8-bit frame, as a resumed run reads it
         if index > 0:
             x = transform(x, motion.zoom, motion.rotate, motion.pan)
-        frame_spec = spec.replace(seed=frame_seed(seed, index))
-        dreamed = engine.dream_tensor(x, frame_spec, on_event=on_event, cancel=cancel)
-        current = to_pil(_blend(dreamed.cpu(), x, spec, mask))
+        frame_spec = spec.replace(seed=frame_seed(spec.seed, index))
+        current = to_pil(engine.dream_frame(x, frame_spec, mask=mask, on_event=on_event, cancel=cancel))
         if callback is not None:
             callback(index, current)
         yield current
 
 
-def finished_frames(folder: Path) -> list[Path]:
-    """The frames in ``folder`` numbered 0, 1, 2, ... without a gap (the ones a resume can trust)."""
-    done = []
-    while (folder / FRAME_NAME.format(len(done))).is_file():
-        done.append(folder / FRAME_NAME.format(len(done)))
-    return done
+def zoom_folder(folder: str | os.PathLike[str]) -> FramesFolder:
+    """A zoom's frames folder, its settings in ``zoom.json``."""
+    return FramesFolder(folder, MANIFEST)
 
 
 def _settings(spec: DreamSpec, motion: MotionSpec, source: str) -> dict[str, Any]:
     """What frames in a folder depend on: a resume must use the same (the frame count may grow)."""
     return {
-        "spec": to_dict(spec, (Kind.LOOK, Kind.FILE)),
+        "spec": looks(spec),
         "motion": {k: v for k, v in to_dict(motion).items() if k not in ("frames", "fps")},
         "source": source,
-        "dreamer_version": __version__,
     }
-
-
-def _check_manifest(folder: Path, settings: dict[str, Any]) -> None:
-    """Refuse to continue frames that were made with other settings (or a state file that is not ours)."""
-    path = folder / MANIFEST
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise DreamerError(f"{path}: cannot read the settings of the frames there; delete it to start over") from None
-    if not isinstance(old, dict) or not all(isinstance(old.get(k), dict) for k in ("spec", "motion")):
-        raise DreamerError(f"{path}: is not a zoom state file of this version; delete it or use another folder")
-    changed = [k for k, v in settings["motion"].items() if old["motion"].get(k) != v]
-    changed += ["source"] if old.get("source") != settings["source"] else []
-    changed += [k for k, v in settings["spec"].items() if old["spec"].get(k) != v]
-    if changed:
-        raise DreamerError(
-            f"{folder}: holds frames made with other settings ({', '.join(changed)}); "
-            "use the same options, another frames folder, or delete it to start over"
-        )
-
-
-def recorded_seed(folder: Path) -> int | None:
-    """The seed stored in a frames folder's state file, if there is a valid one."""
-    try:
-        seed = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["spec"]["seed"]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError, KeyError, TypeError):
-        return None
-    return seed if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed < 2**63 else None
 
 
 def render_zoom(
@@ -180,36 +124,17 @@ def render_zoom(
     a resume without a seed reuses the recorded one, and other settings are refused.
     """
     motion = motion or MotionSpec()
-    spec = spec or ZOOM_SPEC
-    folder = Path(folder)
-    if folder.exists() and not folder.is_dir():
-        raise DreamerError(f"{folder}: is a file; the frames folder must be a directory")
+    frames = zoom_folder(folder)
     loaded = load_image(image)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise DreamerError(f"{folder}: cannot create the frames folder ({exc.strerror or exc})") from None
-    has_manifest = (folder / MANIFEST).exists()
-    done = finished_frames(folder)
-    if spec.seed is None:
-        spec = spec.replace(seed=(recorded_seed(folder) if has_manifest else None) or secrets.randbits(63))
-    settings = _settings(spec, motion, Path(image).name)
-    if has_manifest:
-        _check_manifest(folder, settings)
-    elif done:
-        raise DreamerError(f"{folder}: holds frames but no {MANIFEST}; use an empty frames folder")
-    else:
-        text = json.dumps(settings, indent=2, sort_keys=True)
-        atomic_write(folder / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    done = done[: motion.frames]
-    first = loaded if not done else load_image(done[-1])
     engine = engine or Engine()
-    env = {"device": str(engine.device), "precision": engine.precision}
-    frames = zoom(first, motion, spec, engine=engine, start=len(done), on_event=on_event, cancel=cancel)
-    for index, frame in enumerate(frames, len(done)):
-        # Each frame carries its settings, so `dreamer info` and `--replay` read it like a still's.
-        meta = document("frame", settings["spec"], env, motion=to_dict(motion), source=settings["source"], frame=index)
-        done.append(save_image(frame, folder / FRAME_NAME.format(index), metadata=meta))
+    plan = engine.plan(seeded(spec or ZOOM_SPEC, frames.recorded_seed()))
+    settings = _settings(plan.spec, motion, Path(image).name)
+    done = frames.resume(settings)[: motion.frames]
+    first = loaded if not done else load_image(done[-1])
+    dreamed = zoom(first, motion, plan.spec, engine=engine, start=len(done), on_event=on_event, cancel=cancel)
+    for index, frame in enumerate(dreamed, len(done)):
+        meta = frame_record(plan, index, settings["source"], motion=to_dict(motion))
+        done.append(frames.save(index, frame, settings, meta))
         if on_frame is not None:
             on_frame(index, frame)
     return done

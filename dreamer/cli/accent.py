@@ -55,7 +55,6 @@ def accent(
     from dreamer.core.objectives import channel, class_logit
     from dreamer.engine.engine import Engine
     from dreamer.errors import DreamerError
-    from dreamer.featvis.accent import accent as make_accent
     from dreamer.featvis.cells import class_index
     from dreamer.outputs.images import check_output_path, default_output_path, load_image, save_image
     from dreamer.spec.resolve import resolve
@@ -77,7 +76,7 @@ def accent(
     else:
         objective = class_logit(class_index(model, target_class))
     with progress_bar("accentuating", not quiet) as on_event:
-        out = make_accent(engine, loaded, objective, spec, on_event=on_event)
+        out = engine.accent(loaded, objective, spec, on_event=on_event)
     save_image(out, output, metadata=out.info["dreamer"])
     if not quiet:
         s = out.info["dreamer"]["scores"]

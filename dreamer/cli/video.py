@@ -56,8 +56,8 @@ def video(
     """Dream a video (the help text is set above)."""
     from tqdm.auto import tqdm
 
-    from dreamer.animate.zoom import finished_frames
     from dreamer.engine.engine import Engine
+    from dreamer.outputs.frames import finished_frames, frames_folder
     from dreamer.video.run import FrameDone, dream_video
 
     knobs = resolve(VideoSpec, given(ctx, params, VideoSpec))
@@ -77,8 +77,8 @@ def video(
     try:
         result = dream_video(source, output, knobs, spec, engine=engine, frames_dir=frames_dir, on_event=show)
     except KeyboardInterrupt:
-        folder = frames_dir or (output if not output.suffix else output.with_name(f"{output.stem}_frames"))
-        kept = len(finished_frames(folder)) if folder.is_dir() else 0
+        folder = frames_folder(output, frames_dir)
+        kept = len(finished_frames(folder))
         click.echo(f"interrupted: {kept} frames kept in {folder}; run the same command again to resume", err=True)
         ctx.exit(130)
     finally:

@@ -51,9 +51,10 @@ def zoom(
     """Render a zoom animation (the help text is set above, with the zoom defaults)."""
     from tqdm.auto import tqdm
 
-    from dreamer.animate.zoom import finished_frames, recorded_seed, render_zoom
+    from dreamer.animate.zoom import render_zoom, zoom_folder
     from dreamer.engine.engine import Engine
     from dreamer.outputs.animation import assemble, check_output
+    from dreamer.outputs.frames import finished_frames, frames_folder
 
     motion = resolve(MotionSpec, given(ctx, params, MotionSpec))
     spec, _ = dream_spec(ctx, params, style=style, replay=None, base=ZOOM_SPEC)
@@ -61,8 +62,8 @@ def zoom(
     # A fixed default name (not numbered like render's), so the same command finds its frames to resume.
     output = output or photo.with_name(f"{photo.stem}_zoom.gif")
     kind = check_output(output, inputs=(photo,))
-    folder = frames_dir or (output if kind == "frames" else output.with_name(f"{output.stem}_frames"))
-    start = len(finished_frames(folder)) if folder.is_dir() else 0
+    folder = frames_folder(output, frames_dir)
+    start = len(finished_frames(folder))
     try:
         with tqdm(
             total=motion.frames, initial=min(start, motion.frames), disable=quiet, desc="zoom frames", unit="frame"
@@ -80,4 +81,4 @@ def zoom(
             if kind != "frames"
             else f"{len(paths)} frames in {folder}"
         )
-        click.echo(f"wrote {where}  (seed {recorded_seed(folder)})")
+        click.echo(f"wrote {where}  (seed {zoom_folder(folder).recorded_seed()})")

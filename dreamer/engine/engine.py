@@ -9,7 +9,6 @@ keeps one ``Engine`` and calls it; none repeats this orchestration.
 from __future__ import annotations
 
 import os
-import secrets
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,19 +22,32 @@ from dreamer.core.objectives import Objective
 from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves, octave_sizes
 from dreamer.core.tensors import resize, to_pil, to_tensor
 from dreamer.engine import visualize
-from dreamer.engine.events import CancelToken, Finished, Octave, OnEvent, Started, Step, Warned, emit
+from dreamer.engine.events import CancelToken, OnEvent, Started, Warned, emit
 from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults
+from dreamer.engine.records import dream_record
+from dreamer.engine.runloop import RunLoop
+from dreamer.engine.seeds import seeded
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.precision import resolve_device, resolve_precision
 from dreamer.nets.registry import get_model
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import LoadedImage, as_loaded, fit_max_side
-from dreamer.outputs.metadata import document
-from dreamer.spec.schema import Kind, to_dict
 from dreamer.spec.specs import DreamSpec, RunEnv, VisSpec
 
 ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
-LOOK_AND_FILES = (Kind.LOOK, Kind.FILE)
+
+
+def _finishes(spec: DreamSpec, mask: torch.Tensor | None) -> bool:
+    return spec.keep_colors or spec.strength < 1.0 or mask is not None
+
+
+def finished(
+    dreamed: torch.Tensor, reference: torch.Tensor, spec: DreamSpec, mask: torch.Tensor | None
+) -> torch.Tensor:
+    """The finishing step of every dream: keep-colours, strength and the mask against ``reference`` (same size)."""
+    if not _finishes(spec, mask):
+        return dreamed
+    return finish(dreamed, reference, keep_colors=spec.keep_colors, strength=spec.strength, mask=mask)
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,17 @@ class Plan:
     def env(self) -> dict[str, str]:
         """Where the run ran, for the metadata (never replayed)."""
         return {"device": str(self.model.device), "precision": self.model.precision}
+
+    def generator(self) -> torch.Generator:
+        """A fresh CPU generator at the run's seed: where all of a run's randomness comes from."""
+        return torch.Generator().manual_seed(self.seed)
+
+    def loop(
+        self, kind: str, total: int, on_event: OnEvent | None, cancel: CancelToken | None, preview_every: int = 0
+    ) -> RunLoop:
+        """The run's loop of ``total`` steps: its events, previews and cancellation (``dreamer.engine.runloop``)."""
+        started = Started(kind, total, self.seed, str(self.model.device), self.model.precision)
+        return RunLoop(started, on_event, cancel, preview_every)
 
 
 class Engine:
@@ -80,9 +103,9 @@ class Engine:
 
     def plan(self, spec: Any) -> Plan:
         """Resolve what a run needs once: its model (at its work's precision) and its seed (drawn if not given)."""
-        seed = spec.seed if spec.seed is not None else secrets.randbits(63)
+        spec = seeded(spec)
         precision = self.vis_precision if isinstance(spec, VisSpec) else self.precision
-        return Plan(self.model(spec.model, spec.weights, precision), spec.replace(seed=seed), seed)
+        return Plan(self.model(spec.model, spec.weights, precision), spec, spec.seed)
 
     def resolved(self, spec: DreamSpec) -> DreamSpec:
         """The spec with the model's defaults filled in (layers, guide layer), as the metadata records it."""
@@ -108,7 +131,6 @@ class Engine:
         preview_every: int = 0,
     ) -> torch.Tensor:
         """Dream an RGB [0, 1] tensor (1, 3, H, W) at its own size: the dream alone, with no blending."""
-        started = time.perf_counter()
         plan = self.plan(self.resolved(spec))
         model, spec = plan.model, plan.spec
         objective = objective or objective_for(spec, model)
@@ -123,29 +145,32 @@ class Engine:
                 on_event,
                 Warned(f"image is too small for {spec.octaves} octaves at scale {spec.octave_scale:g}; using {count}"),
             )
-        total = spec.steps * count
-        emit(on_event, Started("dream", total, plan.seed, str(model.device), model.precision))
-        done = 0
+        with plan.loop("dream", spec.steps * count, on_event, cancel, preview_every) as loop:
 
-        def on_step(octave: int, step: int, current: torch.Tensor, score: float) -> None:
-            nonlocal done
-            if step == 0:
-                emit(on_event, Octave(octave, count, (current.shape[-1], current.shape[-2])))
-            done += 1
-            wanted = preview_every and (done % preview_every == 0 or step == spec.steps - 1)
-            emit(on_event, Step(done, total, octave, step, score, to_pil(current) if wanted else None))
-            if cancel is not None:
-                cancel.check()
+            def on_step(octave: int, step: int, current: torch.Tensor, score: float) -> None:
+                if step == 0:
+                    loop.octave(octave, count, (current.shape[-1], current.shape[-2]))
+                loop.step(octave, step, score, last=step == spec.steps - 1, preview=lambda: to_pil(current))
 
-        if cancel is not None:
-            cancel.check()
-        generator = torch.Generator().manual_seed(plan.seed)
-        with LayerHooks(model, objective.layers) as run:
-            tile_for = self._tile_planner(run, objective, model)
-            warn = (lambda message: emit(on_event, Warned(message))) if on_event else None
-            out = dream_octaves(run, objective, resize(image, work), spec, generator, on_step, tile_for, warn)
-        emit(on_event, Finished(time.perf_counter() - started))
+            with LayerHooks(model, objective.layers) as run:
+                tile_for = self._tile_planner(run, objective, model)
+                warn = (lambda message: emit(on_event, Warned(message))) if on_event else None
+                start = resize(image, work)
+                out = dream_octaves(run, objective, start, spec, plan.generator(), on_step, tile_for, warn)
         return resize(out, (h, w)).clamp_(0.0, 1.0)
+
+    def dream_frame(
+        self,
+        image: torch.Tensor,
+        spec: DreamSpec,
+        *,
+        mask: torch.Tensor | None = None,
+        on_event: OnEvent | None = None,
+        cancel: CancelToken | None = None,
+    ) -> torch.Tensor:
+        """Dream one animation frame (1, 3, H, W) and finish it against the frame it started from (on the CPU)."""
+        dreamed = self.dream_tensor(image, spec, on_event=on_event, cancel=cancel).cpu()
+        return finished(dreamed, image.cpu(), spec, mask)
 
     def dream(
         self,
@@ -182,20 +207,12 @@ class Engine:
         out = to_pil(dreamed)
         if out.size != reference.size:
             out = out.resize(reference.size, Image.Resampling.LANCZOS)
-        if spec.keep_colors or spec.strength < 1.0 or mask is not None:
-            blended = finish(
-                to_tensor(out), to_tensor(reference), keep_colors=spec.keep_colors, strength=spec.strength, mask=mask
-            )
-            out = to_pil(blended)
-        about: dict[str, Any] = {
-            "input": loaded.path.name if loaded.path else None,
-            "weights_name": plan.model.weights,
-            "seconds": round(time.perf_counter() - started, 2),
-            **(provenance or {}),
-        }
+        if _finishes(spec, mask):  # (else no round trip through a tensor)
+            out = to_pil(finished(to_tensor(out), to_tensor(reference), spec, mask))
+        about: dict[str, Any] = {"input": loaded.path.name if loaded.path else None, **(provenance or {})}
         if objective is not None:
             about["objective"] = objective.name
-        out.info["dreamer"] = document("dream", to_dict(spec, LOOK_AND_FILES), plan.env(), **about)
+        out.info["dreamer"] = dream_record(plan, started, **about)
         if loaded.alpha is not None:
             out.info["dreamer_alpha"] = loaded.alpha
         return out
@@ -207,6 +224,12 @@ class Engine:
     def grid(self, spec: VisSpec | None = None, **options: Any) -> Image.Image:
         """A labelled sheet of channel or class visualisations (see ``dreamer.engine.visualize.grid``)."""
         return visualize.grid(self, spec or VisSpec(), **options)
+
+    def accent(
+        self, photo: ImageLike, objective: Objective, spec: VisSpec | None = None, **options: Any
+    ) -> Image.Image:
+        """The photo with ``objective`` accentuated in it (see ``dreamer.engine.visualize.accent``)."""
+        return visualize.accent(self, photo, objective, spec or VisSpec(), **options)
 
     def maps(self, photo: ImageLike, layer: str, spec: VisSpec | None = None, **options: Any) -> Image.Image:
         """A photo's activation maps beside their channels' visualisations (``dreamer.engine.visualize.maps``)."""

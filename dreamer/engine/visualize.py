@@ -1,11 +1,13 @@
-"""Feature visualisation through the engine: the same model cache, precision and events as a dream.
+"""Feature visualisation through the engine: the same model cache, precision, run loop and records as a dream.
 
-``visualize`` optimises one image per objective; ``grid`` and ``maps`` lay them out in sheets
-that carry their settings (schema 2, kinds ``grid`` and ``maps``).
+``visualize`` optimises one image per objective; ``grid`` and ``maps`` lay them out in sheets and
+``accent`` grows an objective in a photo, each carrying its settings (schema 2, kinds ``grid``,
+``maps`` and ``accent``).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -14,15 +16,16 @@ import torch
 from PIL import Image
 
 from dreamer.core.objectives import Objective, channel
-from dreamer.engine.events import CancelToken, Finished, OnEvent, Started, Step, emit
+from dreamer.core.tensors import to_pil, to_tensor
+from dreamer.engine.events import CancelToken, OnEvent
+from dreamer.engine.records import sheet_record
+from dreamer.featvis.accent import accent_steps, accentuate, default_accent_layer
 from dreamer.featvis.alpha import on_checkerboard, rgba_sheet, to_image
 from dreamer.featvis.cells import Cell, grid_cells
 from dreamer.featvis.maps import map_pairs, photo_activations, pick_channels
 from dreamer.featvis.optimize import render_cells
-from dreamer.outputs.images import as_loaded
-from dreamer.outputs.metadata import document
+from dreamer.outputs.images import as_loaded, fit_max_side
 from dreamer.outputs.sheets import labelled_grid
-from dreamer.spec.schema import Kind, to_dict
 from dreamer.spec.specs import VisSpec
 
 if TYPE_CHECKING:
@@ -42,30 +45,13 @@ def _run(
     spec = plan.spec
     per_batch, steps = max(1, spec.batch // spec.diversity), spec.step_count
     batches = -(-len(objectives) // per_batch)
-    total = steps * batches
-    started = time.perf_counter()
-    emit(on_event, Started("visualize", total, plan.seed, str(plan.model.device), plan.model.precision))
+    with plan.loop("visualize", steps * batches, on_event, cancel, preview_every) as loop:
 
-    def on_step(start: int, step: int, score: float, images: list[torch.Tensor]) -> None:
-        done = (start // per_batch) * steps + step + 1
-        wanted = preview_every and (done % preview_every == 0 or step == steps - 1)
-        preview = layout([to_image(im) for im in images]) if wanted else None
-        emit(on_event, Step(done, total, start // per_batch, step, score, preview))
-        if cancel is not None:
-            cancel.check()
+        def on_step(start: int, step: int, score: float, images: list[torch.Tensor]) -> None:
+            preview = lambda: layout([to_image(im) for im in images])  # noqa: E731 - drawn only when due
+            loop.step(start // per_batch, step, score, last=step == steps - 1, preview=preview)
 
-    if cancel is not None:
-        cancel.check()
-    generator = torch.Generator().manual_seed(plan.seed)
-    images = render_cells(plan.model, objectives, spec, generator, on_step if (on_event or cancel) else None)
-    emit(on_event, Finished(time.perf_counter() - started))
-    return images
-
-
-def sheet_metadata(plan: Plan, kind: str, started: float, **about: Any) -> dict[str, Any]:
-    """A sheet's schema-2 settings: the plan's spec and env, the weights, the time taken and ``about``."""
-    about |= {"weights_name": plan.model.weights, "seconds": round(time.perf_counter() - started, 2)}
-    return document(kind, to_dict(plan.spec, (Kind.LOOK, Kind.FILE)), plan.env(), **about)
+        return render_cells(plan.model, objectives, spec, plan.generator(), on_step if loop.watched else None)
 
 
 def visualize(
@@ -86,7 +72,7 @@ def visualize(
     images = _run(plan, objectives, on_event, cancel, preview_every, lambda ims: ims[-1])
     names = [o.name for o in objectives for _ in range(spec.diversity)]
     for im, name in zip(images, names, strict=True):
-        im.info["dreamer"] = sheet_metadata(plan, "grid", started, cells=[name])
+        im.info["dreamer"] = sheet_record(plan, "grid", started, cells=[name])
     return images
 
 
@@ -120,7 +106,7 @@ def grid(
 
     images = _run(plan, [c.objective for c in cells], on_event, cancel, preview_every, layout)
     out = layout(images)
-    out.info["dreamer"] = sheet_metadata(plan, "grid", started, cells=[c.label for c in cells])
+    out.info["dreamer"] = sheet_record(plan, "grid", started, cells=[c.label for c in cells])
     if spec.alpha:  # the same sheet with each cell's own transparency, to save beside the preview
         out.info["rgba"] = rgba_sheet(images, labels, columns)
     return out
@@ -151,5 +137,50 @@ def maps(
     labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
     out = labelled_grid(pairs, labels, columns or (2 if len(pairs) > 3 else len(pairs)))
     photo_name = loaded.path.name if loaded.path else None
-    out.info["dreamer"] = sheet_metadata(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
+    out.info["dreamer"] = sheet_record(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
+    return out
+
+
+def accent(
+    engine: Engine,
+    photo: Any,
+    objective: Objective,
+    spec: VisSpec,
+    *,
+    on_event: OnEvent | None = None,
+    cancel: CancelToken | None = None,
+) -> Image.Image:
+    """The photo (longer side ``spec.size``) with ``objective`` accentuated; settings in ``info["dreamer"]``.
+
+    ``spec.accent_layer`` (default ``default_accent_layer``) and ``spec.accent_weight`` set the penalty;
+    ``spec.steps`` and ``spec.lr`` default to ``ACCENT_STEPS`` and ``ACCENT_LR`` (``dreamer.featvis.accent``).
+    """
+    started = time.perf_counter()
+    plan = engine.plan(spec)
+    layer = plan.spec.accent_layer or default_accent_layer(plan.model)
+    plan = dataclasses.replace(plan, spec=plan.spec.replace(accent_layer=layer))  # recorded as used
+    for name in (layer, *objective.layers):
+        plan.model.check_layer(name)
+    loaded = as_loaded(photo)
+    rgb = loaded.rgb.resize(fit_max_side(loaded.rgb.size, plan.spec.size), Image.Resampling.LANCZOS)
+    with plan.loop("visualize", accent_steps(plan.spec), on_event, cancel) as loop:
+        image, scores = accentuate(
+            plan.model,
+            to_tensor(rgb),
+            objective,
+            plan.spec,
+            layer=layer,
+            weight=plan.spec.accent_weight,
+            generator=plan.generator(),
+            on_step=lambda step, score: loop.step(0, step, score),
+        )
+    out = to_pil(image)
+    out.info["dreamer"] = sheet_record(
+        plan,
+        "accent",
+        started,
+        objective=objective.name,
+        photo=loaded.path.name if loaded.path else None,
+        scores={k: round(v, 4) for k, v in scores.items()},
+    )
     return out

@@ -10,24 +10,16 @@ logits alike. What changes shows what in this photo drives the feature.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 import torch
-from PIL import Image
 
 from dreamer.core.objectives import Objective
-from dreamer.core.tensors import to_pil, to_tensor
 from dreamer.featvis.param import decorrelate_colors, fourier_image
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.wrapper import DreamModel
 from dreamer.spec.specs import VisSpec
-
-if TYPE_CHECKING:
-    from dreamer.engine.engine import Engine
-    from dreamer.engine.events import CancelToken, OnEvent
 
 ACCENT_LR = 0.02  # Adam on the Fourier change: 0.05 (Lucid's, from noise) rewrote the photo wholesale in 32 steps
 ACCENT_STEPS = 64
@@ -43,6 +35,11 @@ def default_accent_layer(model: DreamModel) -> str:
     return min(layers, key=order.__getitem__)
 
 
+def accent_steps(config: VisSpec) -> int:
+    """The steps an accentuation takes: the given count (0 too), else ``ACCENT_STEPS``."""
+    return config.steps if config.steps is not None else ACCENT_STEPS
+
+
 def accentuate(
     model: DreamModel,
     photo: torch.Tensor,
@@ -52,7 +49,7 @@ def accentuate(
     layer: str,
     weight: float = 1.0,
     generator: torch.Generator,
-    on_step: Callable[[int, int, float], None] | None = None,
+    on_step: Callable[[int, float], None] | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """Accentuate ``objective`` in ``photo`` (1, 3, H, W); the image and the scores at start and end.
 
@@ -83,14 +80,13 @@ def accentuate(
             g_t = torch.autograd.grad(target, params, retain_graph=True)[0].norm()
             g_d = torch.autograd.grad(distance, params)[0].norm()
             lam = weight * float(g_t / g_d.clamp_min(1e-12))
-        steps = config.steps if config.steps is not None else ACCENT_STEPS
-        for step in range(steps):
+        for step in range(accent_steps(config)):
             optimizer.zero_grad(set_to_none=True)
             target, distance = terms(run)
             (-(target - lam * distance)).backward()
             optimizer.step()
             if on_step is not None:
-                on_step(step, steps, float(target.detach()))
+                on_step(step, float(target.detach()))
         with torch.no_grad():
             image = image_fn().clamp(0.0, 1.0)
             acts = run(torch.cat([image, x0]))
@@ -101,56 +97,3 @@ def accentuate(
         "weight": lam,
     }
     return image, scores
-
-
-def accent(
-    engine: Engine,
-    photo: Any,
-    objective: Objective,
-    spec: VisSpec | None = None,
-    *,
-    on_event: OnEvent | None = None,
-    cancel: CancelToken | None = None,
-) -> Image.Image:
-    """The photo (longer side ``spec.size``) with ``objective`` accentuated; settings in ``info["dreamer"]``.
-
-    ``spec.accent_layer`` (default ``default_accent_layer``) and ``spec.accent_weight`` set the penalty;
-    ``spec.steps`` and ``spec.lr`` default to ``ACCENT_STEPS`` and ``ACCENT_LR`` here.
-    """
-    from dreamer.engine.events import Finished, Started, Step, emit
-    from dreamer.engine.visualize import sheet_metadata
-    from dreamer.outputs.images import as_loaded, fit_max_side
-
-    started = time.perf_counter()
-    plan = engine.plan(spec or VisSpec())
-    dm, spec = plan.model, plan.spec
-    layer = spec.accent_layer or default_accent_layer(dm)
-    for name in (layer, *objective.layers):
-        dm.check_layer(name)
-    loaded = as_loaded(photo)
-    rgb = loaded.rgb.resize(fit_max_side(loaded.rgb.size, spec.size), Image.Resampling.LANCZOS)
-    x = to_tensor(rgb)
-    x = x if x.dim() == 4 else x[None]
-
-    def on_step(step: int, total: int, score: float) -> None:
-        emit(on_event, Step(step + 1, total, 0, step, score))
-        if cancel is not None:
-            cancel.check()
-
-    emit(on_event, Started("visualize", spec.steps or ACCENT_STEPS, plan.seed, str(dm.device), dm.precision))
-    generator = torch.Generator().manual_seed(plan.seed)
-    image, scores = accentuate(
-        dm, x, objective, spec, layer=layer, weight=spec.accent_weight, generator=generator, on_step=on_step
-    )
-    emit(on_event, Finished(time.perf_counter() - started))
-    out = to_pil(image)
-    plan = type(plan)(plan.model, spec.replace(accent_layer=layer), plan.seed)
-    out.info["dreamer"] = sheet_metadata(
-        plan,
-        "accent",
-        started,
-        objective=objective.name,
-        photo=loaded.path.name if loaded.path else None,
-        scores={k: round(v, 4) for k, v in scores.items()},
-    )
-    return out

@@ -21,6 +21,7 @@ from torch import nn
 
 from dreamer import __version__
 from dreamer.engine.engine import Engine, ImageLike
+from dreamer.engine.seeds import seeded
 from dreamer.errors import DreamerError
 from dreamer.lecture import deep, figures, handwork, run
 from dreamer.lecture.page import PageData, render
@@ -58,8 +59,8 @@ def lesson(
     loaded = as_loaded(photo)
     target = Path(os.path.abspath(out))  # "." and "dir/.." have names to put a hidden folder beside
     _check_target(target, loaded.path)
-    seed = seed if seed is not None else secrets.randbelow(10**6)
-    base = (dream or DreamSpec()).replace(model=model, weights=weights, seed=seed)
+    base = seeded((dream or DreamSpec()).replace(model=model, weights=weights, seed=seed))
+    seed = base.seed
     engine = engine or Engine(device=device, precision=precision)
     tmp = _make_temp(target)
     try:

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Sequence
 
 from PIL import Image
 
 from dreamer.core.objectives import parse_spec
 from dreamer.engine.engine import Engine, ImageLike
+from dreamer.engine.records import sweep_record
 from dreamer.lecture import run
 from dreamer.lecture.figures import anatomy, strip
 from dreamer.outputs.images import as_loaded
-from dreamer.outputs.metadata import document
-from dreamer.spec.schema import Kind, to_dict
 from dreamer.spec.specs import DreamSpec
 
 LayerCallback = Callable[[int, int, str], None]  # (layers done, total, the one just dreamed)
@@ -32,25 +30,16 @@ def sweep(
     Each layer is a layer spec as ``-l`` takes it (``blocks.3``, ``blocks.4[7]:2``), dreamed with
     the same seed and settings; ``on_layer(done, total, layer)`` follows along.
     """
-    spec = spec or DreamSpec()
-    spec = spec if spec.seed is not None else spec.replace(seed=secrets.randbits(63))
     engine = engine or Engine()
-    model = engine.model(spec.model, spec.weights)
+    plan = engine.plan((spec or DreamSpec()).replace(layers=()))  # the seed every layer's dream shares
+    model = plan.model
     layers = list(layers or anatomy(model).stages)
     for text in layers:
         for name in parse_spec(text).layers:
             model.check_layer(name)
     loaded = as_loaded(photo)
-    out = dream_strip(engine, loaded.rgb, layers, spec.replace(layers=()), on_layer=on_layer)
-    env = {"device": str(model.device), "precision": model.precision}
-    out.info["dreamer"] = document(
-        "sweep",
-        to_dict(spec.replace(layers=()), (Kind.LOOK, Kind.FILE)),
-        env,
-        layers=layers,
-        input=loaded.path.name if loaded.path else None,
-        weights_name=model.weights,
-    )
+    out = dream_strip(engine, loaded.rgb, layers, plan.spec, on_layer=on_layer)
+    out.info["dreamer"] = sweep_record(plan, layers, loaded.path.name if loaded.path else None)
     return out
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from dreamer.errors import DreamerError, install_line
+from dreamer.outputs.frames import is_folder_output
 from dreamer.outputs.images import atomic_write
 
 VIDEO_TYPES = (".gif", ".mp4")
@@ -48,7 +49,7 @@ def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> str:
     for inp in inputs:
         if output.exists() and inp.exists() and output.resolve() == inp.resolve():
             raise DreamerError(f"{output}: output path is the input file; choose another name")
-    if output.is_dir() or not kind or str(output).endswith(("/", os.sep)):
+    if is_folder_output(output):
         return "frames"
     if kind not in VIDEO_TYPES:
         raise DreamerError(

@@ -29,6 +29,11 @@ MODEL_HELP = "lite0 (bundled EfficientNet-Lite0, offline) or a torchvision class
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
+def seed_knob() -> Any:
+    """The seed of every spec with randomness in it, declared here once (the engine draws it when not given)."""
+    return knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+
+
 class Spec:
     """Shared behaviour of the frozen spec dataclasses: checked on creation, copied with changes."""
 
@@ -76,7 +81,7 @@ class DreamSpec(Spec):
         choices=NORMALIZE_CHOICES,
         group="steps",
     )
-    seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+    seed: int | None = seed_knob()
     max_side: int = knob(
         1024,
         "Work size: the longer side is scaled down to this many pixels.",
@@ -211,7 +216,7 @@ class VisSpec(Spec):
         hi=1e6,
         group="look",
     )
-    seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+    seed: int | None = seed_knob()
 
     @property
     def step_count(self) -> int:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,21 +21,20 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dreamer import __version__
-from dreamer.animate.zoom import FRAME_NAME, finished_frames, frame_seed, frame_size
-from dreamer.core.blend import finish
 from dreamer.core.tensors import to_pil
 from dreamer.engine.engine import Engine
 from dreamer.engine.events import CancelToken
 from dreamer.engine.inputs import load_mask
+from dreamer.engine.records import frame_record, looks
+from dreamer.engine.seeds import frame_seed, seeded
 from dreamer.errors import DreamerError
 from dreamer.outputs.animation import assemble
-from dreamer.outputs.images import atomic_write, save_image
-from dreamer.outputs.metadata import document
-from dreamer.spec.schema import Kind, to_dict
+from dreamer.outputs.frames import FRAME_NAME, check_folder, frame_size, frames_folder
+from dreamer.outputs.images import atomic_write
+from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec
 from dreamer.video import flow as fl
-from dreamer.video.frames import check_folder, check_output, check_state, read_state, write_state
+from dreamer.video.frames import check_output, video_folder
 from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
 from dreamer.video.spec import VIDEO_SPEC, VideoSpec
 
@@ -79,10 +77,7 @@ def dream_frame(
     Keep-colours, strength and the mask apply against the frame the dream started from, as the zoom does.
     """
     x = torch.from_numpy(np.ascontiguousarray(start, dtype=np.float32)).permute(2, 0, 1)[None]
-    dreamed = engine.dream_tensor(x, spec, cancel=cancel).cpu()
-    if spec.keep_colors or spec.strength < 1.0 or mask is not None:
-        dreamed = finish(dreamed, x, keep_colors=spec.keep_colors, strength=spec.strength, mask=mask)
-    return np.asarray(to_pil(dreamed))
+    return np.asarray(to_pil(engine.dream_frame(x, spec, mask=mask, cancel=cancel)))
 
 
 def _float(image: np.ndarray) -> np.ndarray:
@@ -119,8 +114,7 @@ def carry(
 def _settings(video: VideoSpec, spec: DreamSpec, source: Path, size: tuple[int, int], fps: float) -> dict[str, Any]:
     """What the frames in a folder depend on: a resume must use the same (the duration may change)."""
     knobs = {k: v for k, v in to_dict(video).items() if k != "duration"}
-    looks = to_dict(spec, (Kind.LOOK, Kind.FILE))
-    return {"spec": looks, "video": knobs, "source": source.name, "size": list(size), "fps": fps}
+    return {"spec": looks(spec), "video": knobs, "source": source.name, "size": list(size), "fps": fps}
 
 
 def dream_video(
@@ -146,26 +140,18 @@ def dream_video(
     spec = spec or VIDEO_SPEC
     source, output = Path(source), Path(output)
     kind = check_output(output, source)
-    default = output if kind == "frames" else output.with_name(f"{output.stem}_frames")
-    folder = Path(frames_dir) if frames_dir else default
+    folder = frames_folder(output, Path(frames_dir) if frames_dir else None)
     check_folder(folder)
     info = probe(source)
     if info.duration is not None and video.start >= info.duration:
         raise DreamerError(f"--start {video.start:g} s is past the end of {source} ({info.duration:.2f} s)")
     size, fps = frame_size(info.size, spec.max_side), video.fps or info.fps
-    state = read_state(folder) if folder.is_dir() else None
-    done = finished_frames(folder) if folder.is_dir() else []
-    if state is None and done:
-        raise DreamerError(f"{folder}: holds frames but no video.json; use an empty frames folder")
-    if spec.seed is None:  # a resume without a seed takes the recorded one
-        recorded = (state or {}).get("spec", {}).get("seed")
-        spec = spec.replace(seed=recorded if isinstance(recorded, int) else secrets.randbits(63))
-    settings = _settings(video, spec, source, size, fps)
-    if state is not None:
-        check_state(folder, state, settings)
-    seed = int(spec.seed)
+    frames_at = video_folder(folder)
     engine = engine or Engine()
-    env = {"device": str(engine.device), "precision": engine.precision}
+    plan = engine.plan(seeded(spec, frames_at.recorded_seed()))  # a resume without a seed takes the recorded one
+    spec, seed = plan.spec, plan.seed
+    settings = _settings(video, spec, source, size, fps)
+    done = frames_at.resume(settings)
     mask = load_mask(spec.mask, (size[1], size[0])) if spec.mask else None
     length = (info.duration or 0.0) - video.start
     total = math.ceil(min(video.duration or length, length) * fps - 1e-6) if info.duration else None
@@ -184,12 +170,8 @@ def dream_video(
                 flow_seconds = time.perf_counter() - t0
                 frame_spec = (spec if first else video.frame_spec(spec)).replace(seed=frame_seed(seed, index))
                 prev_out = dream_frame(engine, start_image, frame_spec, mask, cancel)
-                if not frames and state is None:
-                    write_state(folder, {**settings, "dreamer_version": __version__})
-                # Each frame carries its settings, so `dreamer info` and `--replay` read it like a still's.
-                about = {"video": settings["video"], "source": source.name, "frame": index}
-                meta = document("frame", settings["spec"], env, **about)
-                save_image(Image.fromarray(prev_out), folder / FRAME_NAME.format(index), metadata=meta)
+                meta = frame_record(plan, index, source.name, video=settings["video"])
+                frames_at.save(index, Image.fromarray(prev_out), settings, meta)
                 dreamed += 1
                 if on_event is not None:
                     rate = dreamed / (time.perf_counter() - started)

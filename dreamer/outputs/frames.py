@@ -1,0 +1,133 @@
+"""A folder of numbered frames that a run can resume: where it goes, its state file, what a resume may reuse.
+
+The zoom and the video dream both write ``frame_00000.png``, ``frame_00001.png`` ... as each frame
+finishes, and the settings the frames depend on into a state file (``zoom.json``, ``video.json``) with
+the first of them. The same call after an interruption reuses the frames numbered without a gap and
+the recorded seed; other settings are refused, naming the knobs that changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from dreamer.errors import DreamerError
+from dreamer.outputs.images import atomic_write, fit_max_side, save_image
+
+FRAME_NAME = "frame_{:05d}.png"
+_UNREADABLE = (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError)
+
+
+def frame_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """(width, height) of the frames: fitted to ``max_side``, rounded down to even for video codecs."""
+    w, h = fit_max_side(size, max_side)
+    return max(2, w - w % 2), max(2, h - h % 2)
+
+
+def is_folder_output(output: Path) -> bool:
+    """Whether ``-o`` names a folder for the frames only (an existing folder, no suffix, or a trailing slash)."""
+    return output.is_dir() or not output.suffix or str(output).endswith(("/", os.sep))
+
+
+def frames_folder(output: Path, frames_dir: Path | None = None) -> Path:
+    """Where an animation's frames go: ``frames_dir``, else the folder ``output`` names, else OUTPUT_frames/."""
+    if frames_dir is not None:
+        return Path(frames_dir)
+    return output if is_folder_output(output) else output.with_name(f"{output.stem}_frames")
+
+
+def finished_frames(folder: Path) -> list[Path]:
+    """The frames in ``folder`` numbered 0, 1, 2, ... without a gap (the ones a resume can trust)."""
+    done: list[Path] = []
+    while (folder / FRAME_NAME.format(len(done))).is_file():
+        done.append(folder / FRAME_NAME.format(len(done)))
+    return done
+
+
+def check_folder(folder: Path) -> None:
+    """Refuse a frames folder that is a file, or that cannot be created or written."""
+    if folder.exists() and not folder.is_dir():
+        raise DreamerError(f"{folder}: is a file; the frames folder must be a directory")
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not os.access(existing, os.W_OK):
+        raise DreamerError(f"{folder}: cannot write the frames there ({existing} is not writable)")
+
+
+class FramesFolder:
+    """One animation's frames folder and its state file ``state`` (e.g. ``zoom.json``)."""
+
+    def __init__(self, path: str | os.PathLike[str], state: str) -> None:
+        self.path = Path(path)
+        self.state_path = self.path / state
+        self._state_written = self.state_path.exists()
+
+    def read_state(self) -> dict[str, Any] | None:
+        """The settings recorded with the frames, or None when there are none."""
+        if not self.state_path.exists():
+            return None
+        try:
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+        except _UNREADABLE:
+            state = None
+        if not isinstance(state, dict):
+            raise DreamerError(
+                f"{self.state_path}: cannot read the settings of the frames there; delete it to start over"
+            )
+        return state
+
+    def recorded_seed(self) -> int | None:
+        """The seed in the state file, if it holds one (a resume without a seed takes it)."""
+        try:
+            seed = json.loads(self.state_path.read_text(encoding="utf-8"))["spec"]["seed"]
+        except (*_UNREADABLE, KeyError, TypeError):
+            return None
+        return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
+
+    def resume(self, settings: dict[str, Any]) -> list[Path]:
+        """The finished frames a run with ``settings`` may reuse; frames made with other settings are refused."""
+        check_folder(self.path)
+        old = self.read_state()
+        done = finished_frames(self.path)
+        if old is None:
+            if done:
+                name = self.state_path.name
+                raise DreamerError(f"{self.path}: holds frames but no {name}; use an empty frames folder")
+            return done
+        changed = []
+        for key, value in settings.items():
+            if isinstance(value, dict):  # name the knob, not the group
+                was = old.get(key)
+                if not isinstance(was, dict):
+                    raise DreamerError(
+                        f"{self.state_path}: is not a {self.state_path.stem} state file of this version; "
+                        "delete it or use another folder"
+                    )
+                changed += [k for k, v in value.items() if was.get(k) != v]
+            elif old.get(key) != value:
+                changed.append(key)
+        if changed:
+            raise DreamerError(
+                f"{self.path}: holds frames made with other settings ({', '.join(changed)}); "
+                "use the same options, another frames folder, or delete it to start over"
+            )
+        return done
+
+    def save(self, index: int, frame: Image.Image, settings: dict[str, Any], metadata: dict[str, Any]) -> Path:
+        """Write frame ``index`` carrying ``metadata``; the first one written also records ``settings``."""
+        if not self._state_written:
+            from dreamer import __version__
+
+            state = json.dumps({**settings, "dreamer_version": __version__}, indent=2, sort_keys=True)
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                atomic_write(self.state_path, lambda tmp: tmp.write_text(state, encoding="utf-8"))
+            except OSError as exc:
+                raise DreamerError(f"{self.path}: cannot write the frames there ({exc.strerror or exc})") from None
+            self._state_written = True
+        return save_image(frame, self.path / FRAME_NAME.format(index), metadata=metadata)
