@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from dreamer.errors import DreamerError
+from dreamer.nets.lite0 import STAGES, EfficientNetLite0, convert_lukemelas_keys, scaled_stages
 from dreamer.nets.modelspec import ModelSpec, Registry
 from dreamer.nets.weights import load_into, read_state_dict
 from dreamer.spec.specs import DEFAULT_MODEL
@@ -48,12 +49,10 @@ def _lite(
     level: int, width: float, depth: float, *, size: int, weights: str, layers: tuple[str, ...] = ()
 ) -> ModelSpec:
     """EfficientNet-Lite``level``: Lite0's architecture scaled by ``width`` and ``depth`` (``lite0.scaled_stages``)."""
-    from dreamer.nets import lite0
-
-    convert = functools.partial(lite0.convert_lukemelas_keys, stages=lite0.scaled_stages(width, depth))
+    convert = functools.partial(convert_lukemelas_keys, stages=scaled_stages(width, depth))
 
     def architecture() -> nn.Module:
-        return lite0.EfficientNetLite0(width=width, depth=depth)
+        return EfficientNetLite0(width=width, depth=depth)
 
     def build() -> nn.Module:
         net = architecture()
@@ -69,7 +68,7 @@ def _lite(
         std=HALF,
         weights_name=weights,
         dream_layers=layers,
-        stages=tuple(f"blocks.{i}" for i in range(len(lite0.STAGES))),
+        stages=tuple(f"blocks.{i}" for i in range(len(STAGES))),
         head="conv_head",
         categories=imagenet_categories(),
         input_size=size,
