@@ -16,6 +16,7 @@ from dreamer.nets import precision, zoo
 from dreamer.nets.lite0 import EfficientNetLite0, convert_lukemelas_keys
 from dreamer.nets.modelspec import Registry
 from dreamer.nets.registry import get_model, get_spec, list_models
+from dreamer.nets.summary import layer_table, list_layers
 from dreamer.nets.weights import read_state_dict
 from dreamer.nets.wrapper import DreamModel
 from dreamer.nets.zoo import lite_weights_path
@@ -205,3 +206,18 @@ def test_the_default_model_is_spelled_once() -> None:
     package = Path(__file__).parents[1] / "dreamer"
     spelled = [str(p.relative_to(package)) for p in package.rglob("*.py") if '"lite0"' in p.read_text("utf-8")]
     assert spelled == ["spec/specs.py"]
+
+
+def test_one_layer_lister_for_the_table_the_studio_and_the_lesson(random_model) -> None:
+    from dreamer.lecture import figures
+    from dreamer.studio.layers import layer_names
+
+    assert [x.name for x in list_layers(random_model)] == random_model.layer_names()[:-1]  # all but logits
+    ran = [(x.name, x.shape) for x in list_layers(random_model, (64, 96))]
+    names = [n for n, _ in ran]
+    assert names.index("blocks.0.0") < names.index("blocks.0") < names.index("blocks.1.0.conv_pw")  # as they ran
+    assert dict(ran)["blocks.4"] == (112, 4, 6) and dict(ran)["classifier"] == (1000,)
+    stages = [f"blocks.{i}" for i in range(7)]
+    assert layer_names(random_model) == ["conv_stem", "bn1", "act1", *stages, "conv_head", "bn2", "act2"]
+    assert layer_table(random_model, size=64)[8] == "blocks.4     112x4x4 * (default)"
+    assert figures.anatomy(random_model) == figures.Anatomy("conv_stem", "bn1", "act1", tuple(stages), "conv_head")
