@@ -28,7 +28,7 @@ from dreamer.core.objectives import layer
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import set_fused
 from dreamer.nets.precision import DTYPES
-from dreamer.nets.registry import TORCHVISION_LAYERS, get_spec
+from dreamer.nets.registry import get_spec
 from dreamer.nets.wrapper import DreamModel
 
 # name -> (stop at the layer + frozen, channels-last, fold batch-norm, fuse conv + ReLU6 (lite0), precision)
@@ -152,11 +152,7 @@ def main() -> None:
     )
     runs = SUITE if args.suite else [(args.model, args.size, args.repeats)]
     for name, size, repeats in runs:
-        layer_name = (
-            args.layer
-            if args.layer and not args.suite
-            else (get_spec(name).dream_layers[0] if name == "lite0" else TORCHVISION_LAYERS[name][0])
-        )
+        layer_name = args.layer if args.layer and not args.suite else get_spec(name).dream_layers[0]
         bench_one(name, layer_name, size, repeats, device, variants)
 
 

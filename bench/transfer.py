@@ -19,7 +19,7 @@ import torch
 from dreamer.core.objectives import class_logit
 from dreamer.core.tensors import to_tensor
 from dreamer.featvis.cells import class_index
-from dreamer.featvis.judge import load_judge, top5_hits
+from dreamer.featvis.judge import top5_hits
 from dreamer.featvis.optimize import render_cells
 from dreamer.nets.registry import get_model
 from dreamer.spec.specs import VisSpec
@@ -47,8 +47,8 @@ def main() -> None:
     parser.add_argument("--variant", action="append", help="PARAM[:KEY=VALUE,...]; default fourier and maco")
     args = parser.parse_args()
     variants = dict(parse_variant(v) for v in (args.variant or ["fourier", "maco"]))
-    model = get_model("lite0", device="cpu")
-    judges = {"lite1": load_judge("lite1"), "lite2": load_judge("lite2")}
+    model = get_model("lite0", device="cpu", precision="fp32")
+    judges = {name: get_model(name, device="cpu", precision="fp32") for name in ("lite1", "lite2")}
     names = [c.strip() for c in args.classes.split(",")]
     idx = [class_index(model, n) for n in names]
     objectives = [class_logit(i) for i in idx]

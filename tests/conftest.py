@@ -27,14 +27,14 @@ def _private_torch_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
 @pytest.fixture(scope="session")
 def real_model() -> DreamModel:
     """The bundled EfficientNet-Lite0 with its ImageNet weights, on the CPU."""
-    return get_model("lite0", device="cpu")
+    return get_model("lite0", device="cpu", precision="fp32")
 
 
 @pytest.fixture(scope="session")
 def random_model() -> DreamModel:
     """Lite0's architecture with random weights: for mechanics, not looks."""
     torch.manual_seed(0)
-    return DreamModel(EfficientNetLite0(), get_spec("lite0"), torch.device("cpu"))
+    return DreamModel(EfficientNetLite0(), get_spec("lite0"), torch.device("cpu"), precision="fp32")
 
 
 @pytest.fixture()

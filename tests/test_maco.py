@@ -87,9 +87,10 @@ def test_lite_scaling_gives_lite0_unchanged_and_lite2s_widths() -> None:
 
 
 def test_the_judge_recognises_a_real_photo() -> None:
-    from dreamer.featvis.judge import load_judge, top5_hits
+    from dreamer.featvis.judge import top5_hits
+    from dreamer.nets.registry import get_model
 
-    judge = load_judge("lite1")
+    judge = get_model("lite1", device="cpu", precision="fp32")
     cat = to_tensor(Image.open(sample_path("chelsea")).convert("RGB"))
     hits = top5_hits(judge, cat, [285], n=4)  # 285: Egyptian cat
     assert hits == [1.0]
@@ -148,13 +149,14 @@ def test_accentuation_raises_the_target_and_stays_closer_than_plain_ascent(real_
 @pytest.mark.slow
 def test_class_images_transfer_to_another_network(real_model) -> None:
     """Default recipe, small: at least 8 of 10 classes in Lite1's top 5, all in Lite0's own."""
-    from dreamer.featvis.judge import load_judge, top5_hits
+    from dreamer.featvis.judge import top5_hits
+    from dreamer.nets.registry import get_model
 
     idx = [class_index(real_model, name) for name in CLASSES]
     images = _render(real_model, [class_logit(i) for i in idx], size=96, steps=64)
     x = _batch(images)
     own = top5_hits(real_model, x, idx, n=4)
-    judged = top5_hits(load_judge("lite1"), x, idx, n=4)
+    judged = top5_hits(get_model("lite1", device="cpu", precision="fp32"), x, idx, n=4)
     assert all(h >= 0.5 for h in own), dict(zip(CLASSES, own, strict=True))
     assert sum(h >= 0.5 for h in judged) >= 8, dict(zip(CLASSES, judged, strict=True))
 

@@ -21,10 +21,11 @@ from dreamer.nets.fold import conv_bn_pairs, fold_batchnorm
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.kernels import Conv2dSame
 from dreamer.nets.lite0 import EfficientNetLite0
-from dreamer.nets.precision import check_precision, cpu_has_native_bf16, resolve_precision, strided_depthwise_in_fp32
+from dreamer.nets.precision import DTYPES, cpu_has_native_bf16, place, strided_depthwise_in_fp32
 from dreamer.nets.registry import get_spec
 from dreamer.nets.wrapper import DreamModel
 from dreamer.runners.heap import keep_freed_memory
+from dreamer.spec.specs import PRECISION_CHOICES
 
 
 def _cos(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -39,7 +40,7 @@ def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
 def unfolded_real() -> DreamModel:
     """The bundled model without folding, to compare the default (folded) one against."""
     spec = get_spec("lite0")
-    return DreamModel(spec.build(), spec, torch.device("cpu"), fold_bn=False)
+    return DreamModel(spec.build(), spec, torch.device("cpu"), precision="fp32", fold_bn=False)
 
 
 def test_folded_batchnorm_gives_the_same_activations(real_model: DreamModel, unfolded_real: DreamModel) -> None:
@@ -147,12 +148,17 @@ def test_fp16_off_cuda_is_a_clear_error(cat: Path, tmp_path: Path) -> None:
 
 
 def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
-    cpu = torch.device("cpu")
-    assert resolve_precision("auto", cpu) == ("bf16" if cpu_has_native_bf16() else "fp32")
-    assert resolve_precision("auto", torch.device("cuda")) == "fp32"  # not measured on GPUs: stays exact
-    assert resolve_precision("fp32", cpu) == "fp32"
-    with pytest.raises(DreamerError, match="--precision must be"):
-        check_precision("fp8", cpu)
+    assert place("cpu").precision == ("bf16" if cpu_has_native_bf16() else "fp32")
+    assert place("cpu", work="visualize").precision == "fp32"  # small batches: fp32 measured faster
+    assert place(torch.device("cuda")).precision == "fp32"  # not measured on GPUs: stays exact
+    assert place("cpu", "fp32").precision == "fp32"
+    with pytest.raises(DreamerError, match="--precision must be one of auto, fp32, bf16, fp16"):
+        place("cpu", "fp8")
+
+
+def test_every_precision_choice_has_a_dtype() -> None:
+    """The valid precisions are listed once (the schema's PRECISION_CHOICES); nets only maps them to dtypes."""
+    assert set(DTYPES) == set(PRECISION_CHOICES) - {"auto"}
 
 
 def test_strided_depthwise_convs_get_fp32_input_gradients_inside_bf16(real_model: DreamModel) -> None:

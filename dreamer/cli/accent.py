@@ -66,7 +66,7 @@ def accent(
     check_output_path(output, (photo,))
     spec = resolve(VisSpec, given(ctx, params, VisSpec), base=ACCENT_DEFAULTS)
     engine = Engine(run_env(ctx, params))
-    model = engine.model(spec.model, spec.weights)
+    model = engine.model(spec.model, spec.weights, "visualize")  # the copy the accentuation will run on
     if target_channel is not None:
         m = re.fullmatch(r"\s*([A-Za-z_][\w.]*)\s*:\s*(\d+)\s*", target_channel)
         if not m:

@@ -10,7 +10,7 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import spec_options
 from dreamer.cli.settings import dream_spec, run_env
-from dreamer.spec.specs import DreamSpec, RunEnv
+from dreamer.spec.specs import DEFAULT_MODEL, MODEL_HELP, DreamSpec, RunEnv
 
 PATH = click.Path(path_type=Path, readable=False)
 SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size than render's
@@ -19,9 +19,7 @@ SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size
 @cli.command()
 @click.argument("photo", type=PATH)
 @click.option("-o", "--output", type=PATH, help="Folder for index.html and its figures. [default: PHOTO_lesson]")
-@click.option(
-    "--model", default="lite0", show_default=True, help="Model: lite0 (bundled, offline) or a torchvision name."
-)
+@click.option("--model", default=DEFAULT_MODEL, show_default=True, help=MODEL_HELP)
 @click.option("--weights", type=PATH, help="State-dict file to load into --model.")
 @click.option(
     "--max-side", default=512, show_default=True, type=click.IntRange(64), help="Photo size the network sees."

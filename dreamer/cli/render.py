@@ -63,9 +63,11 @@ def render(
 @click.option("--all", "show_all", is_flag=True, help="List every module, however deep.")
 def layers(model: str, weights: str | None, size: int, depth: int, show_all: bool) -> None:
     """List a model's layers with output shapes; * marks recommended dream layers."""
+    from dreamer.engine.engine import Engine
     from dreamer.nets.summary import layer_table
 
-    for line in layer_table(model, weights=weights, size=size, depth=None if show_all else depth):
+    net = Engine(device="cpu", precision="fp32").model(model, weights)  # shapes only: the exact, portable setting
+    for line in layer_table(net, size=size, depth=None if show_all else depth):
         click.echo(line)
 
 

@@ -12,9 +12,7 @@ from dreamer.cli.options import given
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.spec.resolve import Source, from_file, resolve
 from dreamer.spec.schema import Kind
-from dreamer.spec.specs import DreamSpec, RunEnv
-
-BUNDLED = "lite0"
+from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, RunEnv
 
 
 def replay_source(path: Path) -> Source:
@@ -61,7 +59,7 @@ def _explain_replay(replayed: Source, options: Source, spec: DreamSpec) -> None:
             DreamerWarning,
             stacklevel=2,
         )
-    if spec.model != BUNDLED and "model" not in options.values and not spec.weights:
+    if spec.model != DEFAULT_MODEL and "model" not in options.values and not spec.weights:
         warnings.warn(
             f"replaying model {spec.model!r}: its weights come from torchvision (downloaded on first use)",
             DreamerWarning,

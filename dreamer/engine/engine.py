@@ -8,6 +8,7 @@ keeps one ``Engine`` and calls it; none repeats this orchestration.
 
 from __future__ import annotations
 
+import copy
 import os
 import time
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import torch
 from PIL import Image
+from torch import nn
 
 from dreamer.core.blend import finish
 from dreamer.core.memory import BUDGET_FRACTION, available_bytes, bytes_per_pixel, plan_tile
@@ -28,11 +30,12 @@ from dreamer.engine.records import dream_record
 from dreamer.engine.runloop import RunLoop
 from dreamer.engine.seeds import seeded
 from dreamer.nets.hooks import LayerHooks
-from dreamer.nets.precision import resolve_device, resolve_precision
-from dreamer.nets.registry import get_model
+from dreamer.nets.modelspec import ModelSpec
+from dreamer.nets.precision import Placement, place
+from dreamer.nets.registry import build, get_spec
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import LoadedImage, as_loaded, fit_max_side
-from dreamer.spec.specs import DreamSpec, RunEnv, VisSpec
+from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, RunEnv, VisSpec
 
 ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
 
@@ -75,37 +78,61 @@ class Plan:
 
 
 class Engine:
-    """Keeps models loaded for its whole life and runs dreams and visualisations on them."""
+    """Keeps models loaded for its whole life and runs dreams and visualisations on them.
+
+    Each model is built once, in fp32 on the CPU (the registry's master copy); every run gets a
+    copy of it placed on the run's device at the run's precision, made once and kept.
+    """
 
     def __init__(self, env: RunEnv | None = None, **env_knobs: Any) -> None:
         self.env = (env or RunEnv()).replace(**env_knobs)
-        self.device = resolve_device(self.env.device)
-        self.precision = resolve_precision(self.env.precision, self.device)  # for dreams
-        self.vis_precision = resolve_precision(self.env.precision, self.device, "visualize")
-        self._models: dict[tuple[str, str | None, str], DreamModel] = {}
+        self.placement()  # a bad device or precision fails here, before any work
+        self._masters: dict[tuple[str, str | None], tuple[ModelSpec, nn.Module]] = {}  # fp32, on the CPU
+        self._models: dict[tuple[str, str | None, str, str], DreamModel] = {}  # + (device, precision)
+        self._given: dict[tuple[str, str | None], dict[str, DreamModel]] = {}  # use()d models, by precision
         self._bytes_per_pixel: dict[tuple[int, tuple[str, ...]], float] = {}
 
-    def use(self, model: DreamModel, weights: str | None = None) -> None:
-        """Register an already-loaded model (e.g. your own network) under its name and precision."""
-        self._models[(model.name, weights, model.precision)] = model
+    def placement(self, work: str = "dream") -> Placement:
+        """The device and precision for a run of ``work`` (dream or visualize): the env resolved (``place``)."""
+        return place(self.env.device, self.env.precision, work)
 
-    def model(self, name: str = "lite0", weights: str | None = None, precision: str | None = None) -> DreamModel:
-        """The loaded model for ``name`` and weights file at a precision (default: the dreams'), loaded once."""
-        precision = precision or self.precision
-        key = (name, weights, precision)
+    @property
+    def device(self) -> torch.device:
+        """The device runs go to."""
+        return self.placement().device
+
+    @property
+    def precision(self) -> str:
+        """The dreams' precision (visualisations may use another: ``placement("visualize")``)."""
+        return self.placement().precision
+
+    def use(self, model: DreamModel, weights: str | None = None) -> None:
+        """Register an already-loaded model (e.g. your own network) under its name; other precisions cast from it."""
+        self._given.setdefault((model.name, weights), {})[model.precision] = model
+
+    def model(self, name: str = DEFAULT_MODEL, weights: str | None = None, work: str = "dream") -> DreamModel:
+        """The model for ``name`` and weights file, placed for a run of ``work``: made once, from the fp32 master."""
+        where = self.placement(work)
+        given = self._given.get((name, weights))
+        if given is not None:  # cast from the fp32 one handed over (an error if there is none)
+            if where.precision not in given:
+                given[where.precision] = given.get("fp32", next(iter(given.values()))).with_precision(where.precision)
+            return given[where.precision]
+        key = (name, weights, str(where.device), where.precision)
         if key not in self._models:
-            same = [m for (n, w, _), m in self._models.items() if (n, w) == (name, weights)]
-            if same:  # the same network registered at another precision: cast a copy once
-                self._models[key] = same[0].with_precision(precision)
-            else:
-                self._models[key] = get_model(name, weights=weights, device=self.device, precision=precision)
+            if (name, weights) not in self._masters:
+                spec = get_spec(name)
+                self._masters[(name, weights)] = (spec, build(spec, weights))
+            spec, master = self._masters[(name, weights)]
+            recorded = str(weights) if weights else None
+            self._models[key] = DreamModel(copy.deepcopy(master), spec, where.device, recorded, where.precision)
         return self._models[key]
 
     def plan(self, spec: Any) -> Plan:
-        """Resolve what a run needs once: its model (at its work's precision) and its seed (drawn if not given)."""
+        """Resolve what a run needs once: its device, precision and model (for its kind of work) and its seed."""
         spec = seeded(spec)
-        precision = self.vis_precision if isinstance(spec, VisSpec) else self.precision
-        return Plan(self.model(spec.model, spec.weights, precision), spec, spec.seed)
+        work = "visualize" if isinstance(spec, VisSpec) else "dream"
+        return Plan(self.model(spec.model, spec.weights, work), spec, spec.seed)
 
     def resolved(self, spec: DreamSpec) -> DreamSpec:
         """The spec with the model's defaults filled in (layers, guide layer), as the metadata records it."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import torch
 from PIL import Image
 
 from dreamer.core.objectives import channel, class_logit
@@ -39,8 +38,7 @@ class Hierarchy:
 def top_classes(model: DreamModel, photo: Image.Image, k: int = 5) -> tuple[list[tuple[str, float]], int]:
     """The ``k`` likeliest classes for the photo with their probabilities, and the top one's index."""
     photo = photo.resize(fit_max_side(photo.size, PHOTO_SIDE), Image.Resampling.LANCZOS)
-    with torch.no_grad():
-        probs = model.net(model.prepare(to_tensor(photo).to(model.device))).float().softmax(-1)[0]
+    probs = model.logits(to_tensor(photo)).softmax(-1)[0]
     values, idx = probs.topk(k)
     names = model.spec.categories or tuple(str(i) for i in range(probs.numel()))
     return [(names[i], float(v)) for v, i in zip(values, idx.tolist(), strict=True)], int(idx[0])

@@ -18,6 +18,7 @@ from torch import nn
 
 from dreamer.core.tensors import to_tensor
 from dreamer.nets.hooks import LayerHooks
+from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
 
 ACTIVATIONS = (nn.ReLU, nn.ReLU6, nn.SiLU, nn.Hardswish, nn.GELU, nn.LeakyReLU)
@@ -46,30 +47,34 @@ class Stage:
 
 
 def anatomy(model: DreamModel) -> Anatomy:
-    """The bundled Lite0's anatomy, or one found in another network's module list."""
-    if model.name == "lite0":
-        return Anatomy("conv_stem", "bn1", "act1", tuple(f"blocks.{i}" for i in range(7)), "conv_head")
-    mods = [(n, m) for n, m in model.net.named_modules() if n]
+    """Where the lesson looks: the first conv and its activation found in the module list; the stages the spec's."""
+    mods = [(layer.name, layer.module) for layer in list_layers(model)]
     first = next(i for i, (_, m) in enumerate(mods) if isinstance(m, nn.Conv2d))
     acts = [i for i, (_, m) in enumerate(mods) if isinstance(m, ACTIVATIONS) and i > first]
     act = mods[acts[0]][0] if acts else None
     pre = mods[acts[0] - 1][0] if acts else mods[first][0]
-    # Stages: the children of the longest top-level Sequential (VGG's features, MobileNet's features) ...
-    seqs = [(n, m) for n, m in model.net.named_children() if isinstance(m, nn.Sequential)]
+    return Anatomy(mods[first][0], pre, act, model.spec.stages or _stages(mods), model.spec.head)
+
+
+def _stages(mods: list[tuple[str, nn.Module]]) -> tuple[str, ...]:
+    """A network's stages when its spec names none, found in its module list.
+
+    The children of its longest top-level Sequential (VGG's features, MobileNet's features), or else
+    its top-level children that are not leaves (ResNet's layer1-4, GoogLeNet's inception blocks).
+    """
+    children = [(n, m) for n, m in mods if "." not in n]
+    seqs = [(n, m) for n, m in children if isinstance(m, nn.Sequential)]
     if seqs:
         name, seq = max(seqs, key=lambda s: len(s[1]))
-        stages = tuple(f"{name}.{c}" for c, _ in seq.named_children())
-    else:  # ... or the top-level children that are not leaves (ResNet's layer1-4, GoogLeNet's inception blocks)
-        stages = tuple(n for n, m in model.net.named_children() if any(True for _ in m.children()))
-    return Anatomy(mods[first][0], pre, act, stages)
+        return tuple(f"{name}.{c}" for c, _ in seq.named_children())
+    return tuple(n for n, m in children if any(True for _ in m.children()))
 
 
 def architecture(model: DreamModel, photo: Image.Image, names: Sequence[str]) -> list[Stage]:
-    """Each named layer's output size for the photo, read from hooks on one forward pass."""
-    with LayerHooks(model, names) as run, torch.no_grad():
-        acts = run(to_tensor(photo).to(model.device))
+    """Each named layer's output size for the photo (``list_layers`` at the photo's size)."""
+    shapes = {layer.name: layer.shape for layer in list_layers(model, (photo.height, photo.width))}
     return [Stage("input", 3, photo.height, photo.width)] + [
-        Stage(n, *acts[n].shape[1:4]) for n in names if acts[n].dim() == 4
+        Stage(n, *shapes[n]) for n in names if len(shapes[n] or ()) == 3
     ]
 
 

@@ -26,8 +26,10 @@ from dreamer.errors import DreamerError
 from dreamer.lecture import deep, figures, handwork, run
 from dreamer.lecture.page import PageData, render
 from dreamer.lecture.sweep import dream_strip
+from dreamer.nets.summary import list_layers
+from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import as_loaded, fit_max_side, save_image
-from dreamer.spec.specs import DreamSpec, VisSpec
+from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, VisSpec
 
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")
@@ -39,7 +41,7 @@ def lesson(
     photo: ImageLike,
     out: str | os.PathLike[str],
     *,
-    model: str = "lite0",
+    model: str = DEFAULT_MODEL,
     weights: str | None = None,
     max_side: int = 512,
     top: int = 3,
@@ -119,15 +121,12 @@ def _swap_in(tmp: Path, target: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _display_name(model: str) -> str:
-    return "EfficientNet-Lite0 (lite0)" if model == "lite0" else model
-
-
-def _downsampling(net: nn.Module, model: str) -> str:
-    if any(isinstance(m, nn.MaxPool2d) for m in net.modules()):
-        return f"{model} halves its maps with max-pooling layers, like the hand-worked example above."
+def _downsampling(model: DreamModel) -> str:
+    name = model.spec.display_name
+    if any(isinstance(layer.module, nn.MaxPool2d) for layer in list_layers(model)):
+        return f"{name} halves its maps with max-pooling layers, like the hand-worked example above."
     return (
-        f"{model} uses no max-pooling: it halves its maps with strided convolutions, kernels that jump two "
+        f"{name} uses no max-pooling: it halves its maps with strided convolutions, kernels that jump two "
         "pixels at a time (its very first convolution already does, which is why the maps below are half the "
         "photo's size). The third row shows real 2x2 max-pooling, done by us on the activation, for comparison: "
         "the same halving, keeping the strongest response of each block."
@@ -206,7 +205,7 @@ def _build(
     name = path.name if path else "photo"
     return PageData(
         photo_name=name,
-        model=_display_name(model.name),
+        model=model.spec.display_name,
         weights=model.weights,
         photo_size=photo.size,
         hand=hw,
@@ -214,7 +213,7 @@ def _build(
         kernels_file=kernels_file,
         kernels_shape=kernel_shape,
         first_rows=first_rows,
-        downsampling=_downsampling(model.net, _display_name(model.name)),
+        downsampling=_downsampling(model),
         stages=stages,
         diagram_file=diagram_file,
         classes=len(model.spec.categories),

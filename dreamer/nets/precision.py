@@ -1,17 +1,22 @@
-"""Device and precision: resolved once per run, checked, and the reduced-precision fast paths.
+"""Device and precision: resolved in one place (``place``), checked, and the reduced-precision fast paths.
 
 bf16 and fp16 trade a little gradient accuracy (cosine to fp32 reported by ``bench/step.py``) for speed.
-The list of valid ``--precision`` values lives in the schema (``dreamer.spec.specs.PRECISION_CHOICES``).
+The list of valid ``--precision`` values lives in the schema (``dreamer.spec.specs.PRECISION_CHOICES``);
+``DTYPES`` only says which torch dtype each one is.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from dreamer.errors import DreamerError
+from dreamer.spec.specs import PRECISION_CHOICES
 
-DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+AUTO = "auto"
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}  # each of PRECISION_CHOICES but auto
 FP16_LOSS_SCALE = 1024.0  # keeps fp16 activation gradients (about 2a/N) out of the subnormal range
 
 
@@ -21,27 +26,42 @@ def cpu_has_native_bf16() -> bool:
     return any(bool(getattr(torch.cpu, name, lambda: False)()) for name in probes)
 
 
-def resolve_precision(precision: str, device: torch.device, work: str = "dream") -> str:
-    """``auto`` -> what was measured fastest for the work here; explicit precisions pass.
+@dataclass(frozen=True)
+class Placement:
+    """Where a network runs and in which dtype: a run's device and precision, resolved and checked."""
 
-    Dreams (one large image): bf16 on CPUs with native bf16 (faster, same look). Feature
-    visualisation (batches of small images): fp32, which ran 1.5x faster than bf16 there
-    (``bench/grid.py``: bf16's elementwise backward and dtype conversions dominate at that size).
+    device: torch.device
+    precision: str  # fp32, bf16 or fp16, never auto
+
+    @property
+    def dtype(self) -> torch.dtype:
+        """The network's torch dtype."""
+        return DTYPES[self.precision]
+
+
+def place(device: str | torch.device = AUTO, precision: str = AUTO, work: str = "dream") -> Placement:
+    """The one resolution of device and precision: ``auto`` -> what was measured best here for ``work``.
+
+    Device ``auto`` picks CUDA, then Apple MPS, then the CPU. Precision ``auto``, for dreams (one
+    large image): bf16 on CPUs with native bf16 (faster, same look), else fp32. For feature
+    visualisation (``work="visualize"``: batches of small images) fp32, which ran 1.5x faster than
+    bf16 there (``bench/grid.py``: bf16's elementwise backward and dtype conversions dominate at that size).
+    Anything explicit is checked: fp16 needs CUDA.
     """
-    if precision != "auto":
-        return precision
-    return "bf16" if work == "dream" and device.type == "cpu" and cpu_has_native_bf16() else "fp32"
-
-
-def check_precision(precision: str, device: torch.device) -> torch.dtype:
-    """The dtype for a resolved ``precision`` on ``device``, or a one-line error (fp16 needs CUDA)."""
-    if precision not in DTYPES:
-        raise DreamerError(f"--precision must be auto or one of {', '.join(DTYPES)} (got {precision!r})")
-    if precision == "fp16" and device.type != "cuda":
+    dev = _device(device)
+    if precision == AUTO:
+        native = work == "dream" and dev.type == "cpu" and cpu_has_native_bf16()
+        precision = "bf16" if native else "fp32"
+    if precision not in PRECISION_CHOICES:
         raise DreamerError(
-            f"--precision fp16 needs a CUDA device (this render runs on {device.type}); use bf16 or fp32"
+            f"--precision must be one of {', '.join(PRECISION_CHOICES)} (got {precision!r})", field="precision"
         )
-    return DTYPES[precision]
+    if precision == "fp16" and dev.type != "cuda":
+        raise DreamerError(
+            f"--precision fp16 needs a CUDA device (this render runs on {dev.type}); use bf16 or fp32",
+            field="precision",
+        )
+    return Placement(dev, precision)
 
 
 class _Fp32Forward:
@@ -71,11 +91,11 @@ def strided_depthwise_in_fp32(net: nn.Module) -> list[str]:
     return names
 
 
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
+def _device(device: str | torch.device) -> torch.device:
     """``auto`` picks CUDA, then Apple MPS, then CPU; anything else is checked."""
     if isinstance(device, torch.device):
         return device
-    if device == "auto":
+    if device == AUTO:
         if torch.cuda.is_available():
             return torch.device("cuda")
         if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():

@@ -11,10 +11,10 @@ from torch import nn
 
 from dreamer.errors import DreamerError
 from dreamer.nets.fold import fold_batchnorm
-from dreamer.nets.precision import FP16_LOSS_SCALE, check_precision, resolve_precision, strided_depthwise_in_fp32
+from dreamer.nets.precision import AUTO, FP16_LOSS_SCALE, place, strided_depthwise_in_fp32
 
 if TYPE_CHECKING:
-    from dreamer.nets.registry import ModelSpec
+    from dreamer.nets.modelspec import ModelSpec
 
 LOGITS = "logits"  # pseudo-layer: the network's final output
 
@@ -74,52 +74,61 @@ class DreamModel:
 
     Load it once and reuse it for many renders. Images go in as RGB in [0, 1] and float32;
     with ``precision`` bf16/fp16 the network runs in that dtype (cast once here) while the
-    image, its gradient and the captured activations stay float32. ``fold_bn`` folds each
-    batch-norm into the conv before it (exact up to rounding; see ``dreamer.nets.precision``).
+    image, its gradient and the captured activations stay float32. ``device`` and ``precision``
+    ``auto`` resolve as for a dream (``dreamer.nets.precision.place``). ``fold_bn`` folds each
+    batch-norm into the conv before it (exact up to rounding; see ``dreamer.nets.fold``).
+    The network is changed in place: give it a copy to keep the original.
     """
 
     def __init__(
         self,
         net: nn.Module,
         spec: ModelSpec,
-        device: torch.device,
+        device: str | torch.device = AUTO,
         weights: str | None = None,
-        precision: str = "fp32",
+        precision: str = AUTO,
         fold_bn: bool = True,
     ) -> None:
+        where = place(device, precision)
         self.spec = spec
-        self.device = device
+        self.device, self.precision, self.dtype = where.device, where.precision, where.dtype
         self.weights = weights or spec.weights_name
-        self.precision = resolve_precision(precision, device)
-        self.dtype = check_precision(self.precision, device)
         self.loss_scale = FP16_LOSS_SCALE if self.precision == "fp16" else 1.0
         # Parameters never need gradients: only the image is optimised.
         net = net.eval().requires_grad_(False)
         folded = fold_batchnorm(net) if fold_bn else {}
-        self.net = net.to(device=device, dtype=self.dtype)
-        if self.dtype == torch.bfloat16 and device.type == "cpu":
+        self.net = net.to(device=self.device, dtype=self.dtype)
+        if self.dtype == torch.bfloat16 and self.device.type == "cpu":
             strided_depthwise_in_fp32(self.net)  # measured: oneDNN's bf16 backward is slow for these
-        self.channels_last = device.type != "mps"
+        self.channels_last = self.device.type != "mps"
         if self.channels_last:  # measured faster for convolutions on CPU and CUDA (bench/)
             self.net = self.net.to(memory_format=torch.channels_last)
-        self.mean = torch.tensor(spec.mean, device=device).view(1, 3, 1, 1)
-        self.std = torch.tensor(spec.std, device=device).view(1, 3, 1, 1)
+        self.mean = torch.tensor(spec.mean, device=self.device).view(1, 3, 1, 1)
+        self.std = torch.tensor(spec.std, device=self.device).view(1, 3, 1, 1)
         self._scale, self._offset = 1.0 / self.std, -self.mean / self.std  # normalising as one multiply-add
         self._modules = dict(self.net.named_modules())
         # A folded conv's hook sees scale * conv + shift; these undo that for whoever hooks the conv.
         self._unfold = {
-            name: (scale.to(device).view(1, -1, 1, 1), shift.to(device).view(1, -1, 1, 1))
+            name: (scale.to(self.device).view(1, -1, 1, 1), shift.to(self.device).view(1, -1, 1, 1))
             for name, (scale, shift) in folded.items()
         }
 
     def with_precision(self, precision: str) -> DreamModel:
-        """The same model at another precision: a cast copy made once (self when it already matches)."""
-        precision = resolve_precision(precision, self.device)
-        if precision == self.precision:
+        """The same (fp32) model at another precision: a cast copy (self when it already matches).
+
+        Only from fp32: a bf16 or fp16 network cast back up keeps its rounded weights, so that is an error.
+        """
+        where = place(self.device, precision)
+        if where.precision == self.precision:
             return self
+        if self.precision != "fp32":
+            raise DreamerError(
+                f"model {self.name} is at {self.precision}: casting it to {where.precision} would keep its "
+                "rounded weights; cast from an fp32 copy"
+            )
         clone = copy.copy(self)
-        clone.precision, clone.dtype = precision, check_precision(precision, self.device)
-        clone.loss_scale = FP16_LOSS_SCALE if precision == "fp16" else 1.0
+        clone.precision, clone.dtype = where.precision, where.dtype
+        clone.loss_scale = FP16_LOSS_SCALE if where.precision == "fp16" else 1.0
         clone.net = copy.deepcopy(self.net).to(dtype=clone.dtype)
         if clone.dtype == torch.bfloat16 and self.device.type == "cpu":
             strided_depthwise_in_fp32(clone.net)
@@ -172,10 +181,14 @@ class DreamModel:
         if name != LOGITS:
             self.module(name)
 
+    def logits(self, image: torch.Tensor) -> torch.Tensor:
+        """The network's float32 output for an RGB [0, 1] image batch (no gradient)."""
+        with torch.no_grad():
+            return self.net(self.prepare(image.to(self.device))).float()
+
     def classify(self, image: torch.Tensor, top: int = 5) -> list[tuple[str, float]]:
         """Top classes and probabilities for an RGB [0, 1] image (a quick sanity check)."""
-        with torch.no_grad():
-            probs = self.net(self.prepare(image.to(self.device))).softmax(-1)[0]
+        probs = self.logits(image).softmax(-1)[0]
         values, idx = probs.topk(top)
         names = self.spec.categories or tuple(str(i) for i in range(probs.numel()))
         return [(names[i], float(v)) for v, i in zip(values, idx.tolist(), strict=True)]

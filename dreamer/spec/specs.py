@@ -18,6 +18,7 @@ from dreamer.spec.schema import MAX_INT, Kind, knob, validate
 SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.core.smoothing
 NORMALIZE_CHOICES = ("mean", "std")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto resolves to one of the others per machine
+DEFAULT_MODEL = "lite0"  # the bundled EfficientNet-Lite0 (offline), registered in dreamer.nets.zoo
 PARAM_CHOICES = ("maco", "fourier", "pixel")  # feature-visualisation parametrisations, see dreamer.featvis.param
 
 LAYER_HELP = (
@@ -25,7 +26,9 @@ LAYER_HELP = (
     "-l 'blocks.4[3,17,40-47]', -l blocks.2:-1 (negative weight suppresses), one neuron: "
     "-l 'blocks.4[7]@center' or 'blocks.4[7]@Y,X'. Default: the model's dream layer."
 )
-MODEL_HELP = "lite0 (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."
+MODEL_HELP = (
+    f"{DEFAULT_MODEL} (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."
+)
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
@@ -59,7 +62,7 @@ class Spec:
 class DreamSpec(Spec):
     """What a dream looks like: every render knob, with defaults that give a good dream on the bundled model."""
 
-    model: str = knob("lite0", MODEL_HELP, group="layers")
+    model: str = knob(DEFAULT_MODEL, MODEL_HELP, group="layers")
     weights: str | None = knob(
         None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
     )
@@ -151,7 +154,7 @@ class RunEnv(Spec):
 class VisSpec(Spec):
     """Feature visualisation: what to optimise from noise, how long and how."""
 
-    model: str = knob("lite0", MODEL_HELP, group="layers")
+    model: str = knob(DEFAULT_MODEL, MODEL_HELP, group="layers")
     weights: str | None = knob(
         None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
     )

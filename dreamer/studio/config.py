@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, VisSpec
+from dreamer.spec.specs import DEFAULT_MODEL, ZOOM_SPEC, DreamSpec, MotionSpec, VisSpec
 from dreamer.studio.layers import THUMB_SPEC
 
-BUNDLED_MODELS = ("lite0",)  # ship their weights: selectable without downloading anything
+BUNDLED_MODELS = (DEFAULT_MODEL,)  # ship their weights: selectable without downloading anything
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,12 @@ import hashlib
 import json
 from pathlib import Path
 
-import torch
 from PIL import Image
 
 from dreamer import __version__
 from dreamer.core.objectives import layer
 from dreamer.engine.engine import Engine
+from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import save_image
 from dreamer.spec.schema import to_dict
@@ -27,24 +27,14 @@ STAR = "★"
 
 def layer_names(model: DreamModel) -> list[str]:
     """The layers a dream can use: modules with an image-shaped output, outermost containers left out."""
-    shapes: dict[str, int] = {}
-    handles = []
-    for name, module in model.net.named_modules():
-        if not name or name.count(".") > 1 or (list(module.children()) and name.count(".") == 0):
-            continue
-
-        def hook(_m: object, _i: object, out: object, name: str = name) -> None:
-            if isinstance(out, torch.Tensor) and name not in shapes:  # an image: (1, C, H, W) with H, W > 1
-                shapes[name] = out.dim() if min(out.shape[-2:]) > 1 else 0
-
-        handles.append(module.register_forward_hook(hook))
-    try:
-        with torch.no_grad():
-            model.net(torch.rand(1, 3, 64, 64, device=model.device, dtype=model.dtype))
-    finally:
-        for h in handles:
-            h.remove()
-    names = [n for n, dims in shapes.items() if dims == 4]
+    names = [
+        layer.name
+        for layer in list_layers(model, 64)
+        if layer.name.count(".") <= 1
+        and not (layer.name.count(".") == 0 and list(layer.module.children()))
+        and len(layer.shape or ()) == 3  # an image: (C, H, W) with H, W > 1
+        and min(layer.shape[-2:]) > 1
+    ]
     return names + [n for n in model.spec.dream_layers if n not in names]
 
 
