@@ -19,7 +19,8 @@ from PIL import Image
 
 from dreamer.core.objectives import Objective
 from dreamer.core.tensors import to_pil, to_tensor
-from dreamer.featvis.param import decorrelate_colors, fourier_image
+from dreamer.featvis.param.color import decorrelate_colors
+from dreamer.featvis.param.spatial import fourier_image
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.wrapper import DreamModel

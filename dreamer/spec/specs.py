@@ -18,7 +18,23 @@ from dreamer.spec.schema import MAX_INT, Kind, knob, validate
 SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.core.smoothing
 NORMALIZE_CHOICES = ("mean", "std")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto resolves to one of the others per machine
-PARAM_CHOICES = ("maco", "fourier", "pixel")  # feature-visualisation parametrisations, see dreamer.featvis.param
+
+
+@dataclass(frozen=True)
+class ParamDefaults:
+    """The knobs a feature-visualisation parametrisation runs with when the spec leaves them out."""
+
+    steps: int
+    lr: float
+
+
+# One row per parametrisation (its leaf and optimiser: dreamer.featvis.param.LEAVES).
+PARAM_DEFAULTS = {
+    "maco": ParamDefaults(steps=128, lr=1.0),
+    "fourier": ParamDefaults(steps=256, lr=0.05),
+    "pixel": ParamDefaults(steps=256, lr=0.05),
+}
+PARAM_CHOICES = tuple(PARAM_DEFAULTS)
 
 LAYER_HELP = (
     "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
@@ -27,6 +43,13 @@ LAYER_HELP = (
 )
 MODEL_HELP = "lite0 (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
+
+
+def _per_param(knob_name: str) -> str:
+    """A per-parametrisation default as help shows it: ``128 with maco, else 256``."""
+    values = {name: getattr(row, knob_name) for name, row in PARAM_DEFAULTS.items()}
+    common = max(values.values(), key=list(values.values()).count)
+    return ", ".join([*(f"{v} with {name}" for name, v in values.items() if v != common), f"else {common}"])
 
 
 class Spec:
@@ -146,16 +169,14 @@ class VisSpec(Spec):
         None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
     )
     size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look")
-    steps: int | None = knob(
-        None, "Optimisation steps.", lo=0, hi=100_000, show="128 with maco, else 256", group="steps"
-    )
+    steps: int | None = knob(None, "Optimisation steps.", lo=0, hi=100_000, show=_per_param("steps"), group="steps")
     lr: float | None = knob(
         None,
         "Learning rate (NAdam with maco, Adam otherwise).",
         lo=0.0,
         lo_open=True,
         hi=100.0,
-        show="1.0 with maco, else 0.05",
+        show=_per_param("lr"),
         group="steps",
     )
     param: str = knob(
@@ -211,12 +232,12 @@ class VisSpec(Spec):
     @property
     def step_count(self) -> int:
         """The steps in use: the given count, or the parametrisation's default."""
-        return self.steps if self.steps is not None else (128 if self.param == "maco" else 256)
+        return self.steps if self.steps is not None else PARAM_DEFAULTS[self.param].steps
 
     @property
     def learning_rate(self) -> float:
         """The learning rate in use: the given one, or the parametrisation's default."""
-        return self.lr if self.lr is not None else (1.0 if self.param == "maco" else 0.05)
+        return self.lr if self.lr is not None else PARAM_DEFAULTS[self.param].lr
 
 
 def parse_pan(text: str) -> tuple[float, float]:
