@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.2.0"
+from dreamer.version import __version__
 
 # public name -> module that defines it (imported on first access, so `dreamer --help` stays fast)
 _EXPORTS = {
@@ -23,7 +23,7 @@ _EXPORTS = {
     "grid": "dreamer.api",
     "maps": "dreamer.api",
     "accent": "dreamer.api",
-    "save_dream": "dreamer.api",
+    "save_dream": "dreamer.outputs.images",
     "DreamerError": "dreamer.errors",
     "DreamerWarning": "dreamer.errors",
     "Cancelled": "dreamer.errors",

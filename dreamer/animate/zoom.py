@@ -20,7 +20,6 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from dreamer import __version__
 from dreamer.core.blend import finish
 from dreamer.core.tensors import to_pil, to_tensor
 from dreamer.engine.engine import Engine, ImageLike
@@ -31,6 +30,7 @@ from dreamer.outputs.images import as_loaded, atomic_write, fit_max_side, load_i
 from dreamer.outputs.metadata import document
 from dreamer.spec.schema import Kind, to_dict
 from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec
+from dreamer.version import __version__
 
 FRAME_NAME = "frame_{:05d}.png"
 MANIFEST = "zoom.json"

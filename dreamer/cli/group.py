@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from dreamer import __version__
 from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.version import __version__
 
 
 def _show_warning(message: Any, category: type[Warning], *_args: Any, **_kwargs: Any) -> None:

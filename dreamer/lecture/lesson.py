@@ -19,7 +19,6 @@ from typing import Any
 from PIL import Image
 from torch import nn
 
-from dreamer import __version__
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.errors import DreamerError
 from dreamer.lecture import deep, figures, handwork, run
@@ -27,6 +26,7 @@ from dreamer.lecture.page import PageData, render
 from dreamer.lecture.sweep import dream_strip
 from dreamer.outputs.images import as_loaded, fit_max_side, save_image
 from dreamer.spec.specs import DreamSpec, VisSpec
+from dreamer.version import __version__
 
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from dreamer.api import save_dream
 from dreamer.core.objectives import parse_channels
 from dreamer.engine.events import Step
 from dreamer.errors import DreamerError
+from dreamer.outputs.images import save_dream
 from dreamer.samples import sample_names
 from dreamer.spec.specs import DreamSpec, MotionSpec, VisSpec
 from dreamer.spec.styles import style_names

@@ -22,7 +22,6 @@ import numpy as np
 import torch
 from PIL import Image
 
-from dreamer import __version__
 from dreamer.animate.zoom import FRAME_NAME, finished_frames, frame_seed, frame_size
 from dreamer.core.blend import finish
 from dreamer.core.tensors import to_pil
@@ -35,6 +34,7 @@ from dreamer.outputs.images import atomic_write, save_image
 from dreamer.outputs.metadata import document
 from dreamer.spec.schema import Kind, to_dict
 from dreamer.spec.specs import DreamSpec
+from dreamer.version import __version__
 from dreamer.video import flow as fl
 from dreamer.video.frames import check_folder, check_output, check_state, read_state, write_state
 from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
