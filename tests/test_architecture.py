@@ -1,6 +1,4 @@
-"""The package's shape: a table of which layer may import which, no import cycles, core free of I/O.
-
-Also: no private names across modules, small modules.
+"""The package's shape: which layer may import which, no import cycles, core free of I/O, small modules.
 
 Every import counts: module level, inside functions, under ``if TYPE_CHECKING`` and the string table
 through which ``dreamer/__init__.py`` loads its public names lazily (a lazy import that closes a loop is
@@ -78,11 +76,8 @@ def _imports(module: str) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             targets = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom):
+            assert not node.level, f"{_where(module, node.lineno)}: a relative import (the package spells them out)"
             base = node.module or ""
-            if node.level:  # relative: from the module's own package upwards
-                package = module if modules[module].name == "__init__.py" else module.rpartition(".")[0]
-                package = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1])
-                base = f"{package}.{base}".rstrip(".")
             # ``from pkg import submodule`` depends on the submodule, not on the package's __init__
             targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
         elif isinstance(node, ast.Constant) and str(node.value).startswith("dreamer.") and node.value in modules:
