@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import functools
 import itertools
+import tomllib
 from pathlib import Path
 
 PACKAGE = Path(__file__).parents[1] / "dreamer"
@@ -201,6 +202,13 @@ def test_no_private_names_imported_across_modules() -> None:
                     if a.name.startswith("_") and not a.name.startswith("__")
                 ]
     assert offenders == []
+
+
+def test_the_wheel_ships_every_package() -> None:
+    """pyproject.toml lists the packages by hand: each folder with an __init__.py, and the styles."""
+    listed = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["setuptools"]
+    folders = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    assert set(listed["packages"]) == folders | {"dreamer.styles"}
 
 
 def test_no_module_much_over_300_lines() -> None:
