@@ -8,8 +8,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__version__ = "0.2.0"
-DISTRIBUTION = "dreamer-art"  # the name on PyPI (`pip install dreamer-art`); the package and command are `dreamer`
+from dreamer.version import DISTRIBUTION, __version__
 
 # public name -> module that defines it (imported on first access, so `dreamer --help` stays fast)
 _EXPORTS = {
@@ -24,7 +23,7 @@ _EXPORTS = {
     "grid": "dreamer.api",
     "maps": "dreamer.api",
     "accent": "dreamer.api",
-    "save_dream": "dreamer.api",
+    "save_dream": "dreamer.outputs.images",
     "DreamerError": "dreamer.errors",
     "DreamerWarning": "dreamer.errors",
     "Cancelled": "dreamer.errors",
@@ -55,7 +54,7 @@ _EXPORTS = {
     "sweep": "dreamer.lecture.sweep",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = ["DISTRIBUTION", "__version__", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

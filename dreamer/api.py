@@ -6,51 +6,13 @@ progress bars (``tqdm.auto``: widgets in Jupyter, text in a terminal) and warnin
 
 from __future__ import annotations
 
-import os
-import warnings
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from dreamer.engine.engine import Engine, ImageLike
-from dreamer.engine.events import Event, OnEvent, Started, Step, Warned
-from dreamer.errors import DreamerWarning
-from dreamer.outputs.images import save_image
+from dreamer.runners.progress import Preview, progress_bar
 from dreamer.spec.specs import DreamSpec, VisSpec
-
-Preview = Callable[[int, Image.Image], None]  # (steps done, image so far)
-
-
-@contextmanager
-def progress_bar(desc: str, enabled: bool = True, preview: Preview | None = None) -> Iterator[OnEvent]:
-    """An event listener that drives a tqdm bar, shows warnings, and hands previews to ``preview``."""
-    from tqdm.auto import tqdm
-
-    bars: list[Any] = []  # made on the first Started event, so a run that fails early prints no bar
-
-    def on_event(event: Event) -> None:
-        if isinstance(event, Started):
-            if bars:
-                bars[0].reset(total=event.total)
-            else:
-                bars.append(tqdm(total=event.total, disable=not enabled, desc=desc, leave=False))
-        elif isinstance(event, Step) and bars:
-            bar = bars[0]
-            bar.update(1)
-            bar.set_postfix(score=f"{event.score:.3g}")
-            if preview is not None and event.preview is not None:
-                preview(event.done, event.preview)
-        elif isinstance(event, Warned):
-            warnings.warn(event.message, DreamerWarning, stacklevel=2)
-
-    try:
-        yield on_event
-    finally:
-        for bar in bars:
-            bar.close()
 
 
 def _vis_spec(spec: VisSpec | None, options: dict[str, Any]) -> VisSpec:
@@ -149,8 +111,3 @@ def maps(
     spec = _vis_spec(spec, options)
     with progress_bar("visualising", progress) as on_event:
         return _engine(engine, device).maps(photo, layer, spec, on_event=on_event, **options)
-
-
-def save_dream(im: Image.Image, path: str | os.PathLike[str]) -> Path:
-    """Save a dream atomically; PNGs keep its settings, and its alpha where the input had one."""
-    return save_image(im, path, metadata=im.info.get("dreamer"), alpha=im.info.get("dreamer_alpha"))

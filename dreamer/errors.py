@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dreamer import DISTRIBUTION
+from dreamer.version import DISTRIBUTION
 
 
 class DreamerError(Exception):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from dreamer.featvis.maco import SPECTRUM_ASSET, compute_spectrum, photos_in
+from dreamer.featvis.param.maco import SPECTRUM_ASSET, compute_spectrum, photos_in
 from dreamer.samples import sample_names, sample_path
 
 

@@ -20,11 +20,12 @@ from dreamer.featvis import param
 from dreamer.featvis.cells import Cell, class_index, grid_cells
 from dreamer.featvis.maps import top_channels
 from dreamer.featvis.optimize import render_cells
+from dreamer.featvis.param import pixel, spatial
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
 from dreamer.outputs.metadata import read_metadata
 from dreamer.outputs.sheets import tidy_columns
-from dreamer.spec.specs import VisSpec
+from dreamer.spec.specs import PARAM_CHOICES, PARAM_DEFAULTS, VisSpec
 
 FAST = {"size": 48, "steps": 3, "seed": 0}
 CLASSES = ["goldfish", "flamingo", "tarantula", "jellyfish", "daisy", "lemon", "pizza", "volcano", "school bus"]
@@ -33,7 +34,7 @@ CLASSES.append("accordion")
 
 def test_fourier_image_starts_near_grey_and_has_the_requested_shape() -> None:
     gen = torch.Generator().manual_seed(0)
-    params, image_fn = param.image(2, 40, 56, param="fourier", generator=gen)
+    params, image_fn = param.image(2, 40, 56, VisSpec(param="fourier"), generator=gen)
     image = image_fn().detach()
     assert image.shape == (2, 3, 40, 56)
     assert params[0].requires_grad and params[0].shape == (2, 3, 40, 29, 2)
@@ -49,18 +50,40 @@ def test_fourier_spectrum_favours_low_frequencies() -> None:
 
     gen = torch.Generator().manual_seed(0)
     with torch.no_grad():
-        fourier = param.fourier_image(1, 64, 64, generator=gen)[1]()
-        pixels = param.pixel_image(1, 64, 64, generator=gen)[1]()
+        fourier = spatial.fourier_image(1, 64, 64, generator=gen)[1]()
+        pixels = pixel.pixel_image(1, 64, 64, generator=gen)[1]()
     assert roughness(pixels) > 1.0  # about 2/sqrt(pi) for white noise
     assert roughness(fourier) < 0.7
 
 
 def test_pixel_parametrisation_and_unknown_name() -> None:
     gen = torch.Generator().manual_seed(0)
-    params, image_fn = param.image(1, 32, 32, param="pixel", generator=gen)
+    params, image_fn = param.image(1, 32, 32, VisSpec(param="pixel"), generator=gen)
     assert image_fn().shape == (1, 3, 32, 32) and params[0].shape == (1, 3, 32, 32)
-    with pytest.raises(DreamerError, match="--param"):
-        param.image(1, 32, 32, param="wavelet", generator=gen)
+    with pytest.raises(DreamerError, match="param") as caught:
+        VisSpec(param="wavelet")
+    assert caught.value.field == "param"
+
+
+def test_every_parametrisation_has_one_leaf_and_one_row_of_defaults() -> None:
+    """The dispatcher's leaves and the spec's table of defaults name the same parametrisations, in one order."""
+    assert tuple(param.LEAVES) == PARAM_CHOICES == tuple(PARAM_DEFAULTS)
+    for name, defaults in PARAM_DEFAULTS.items():
+        spec = VisSpec(param=name)
+        assert (spec.step_count, spec.learning_rate) == (defaults.steps, defaults.lr)
+    assert (VisSpec(param="maco").step_count, VisSpec(param="fourier").learning_rate) == (128, 0.05)
+    assert VisSpec.__dataclass_fields__["steps"].metadata["knob"].show == "128 with maco, else 256"
+    assert VisSpec.__dataclass_fields__["lr"].metadata["knob"].show == "1.0 with maco, else 0.05"
+
+
+def test_maco_ignores_decorrelate_and_the_others_follow_it() -> None:
+    """MACO's spectrum lives in decorrelated colour, so only the Fourier and pixel leaves switch it off."""
+    for name, follows in (("maco", False), ("fourier", True), ("pixel", True)):
+        on, off = (
+            param.image(1, 32, 32, VisSpec(param=name, decorrelate=d), generator=torch.Generator().manual_seed(0))[1]()
+            for d in (True, False)
+        )
+        assert torch.equal(on, off) is not follows, name
 
 
 def test_transforms_are_repeatable_from_the_generator() -> None:

@@ -16,13 +16,14 @@ from dreamer.core.objectives import channel, class_logit, neuron
 from dreamer.core.tensors import to_tensor
 from dreamer.engine.engine import Engine
 from dreamer.errors import DreamerError
-from dreamer.featvis import maco
+from dreamer.featvis import param
 from dreamer.featvis.accent import accentuate, default_accent_layer
 from dreamer.featvis.alpha import importance_alpha, on_checkerboard
 from dreamer.featvis.cells import class_index
 from dreamer.featvis.diversity import gram_similarity
 from dreamer.featvis.optimize import render_cells
-from dreamer.featvis.param import COLOR
+from dreamer.featvis.param import maco
+from dreamer.featvis.param.color import COLOR
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.lite0 import STAGES, scaled_stages
 from dreamer.outputs.metadata import read_metadata
@@ -43,7 +44,7 @@ def _render(model, objectives, **knobs) -> list[Image.Image]:
 
 def test_maco_keeps_the_magnitude_and_optimises_only_the_phase() -> None:
     gen = torch.Generator().manual_seed(0)
-    params, image_fn = maco.maco_image(2, 48, 64, generator=gen)
+    params, image_fn = param.image(2, 48, 64, VisSpec(param="maco", decorrelate=False), generator=gen)
     (phase,) = params
     assert phase.shape == (2, 3, 48, 33)
     x = image_fn()

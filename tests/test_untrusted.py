@@ -327,7 +327,7 @@ def test_a_dark_16_bit_photo_stays_dark(tmp_path: Path) -> None:
 
 
 def test_save_dream_takes_paths_in_the_settings(random_engine, cat: Path, tmp_path: Path) -> None:
-    from dreamer.api import save_dream
+    from dreamer.outputs.images import save_dream
 
     mask = tmp_path / "m.png"
     Image.new("L", (96, 64), 255).save(mask)

@@ -51,12 +51,12 @@ def accent(
     **params: Any,
 ) -> None:
     """Accentuate a channel or class in PHOTO, kept close to the photo: what in it drives that feature."""
-    from dreamer.api import progress_bar
     from dreamer.core.objectives import channel, class_logit
     from dreamer.engine.engine import Engine
     from dreamer.errors import DreamerError
     from dreamer.featvis.cells import class_index
     from dreamer.outputs.images import check_output_path, default_output_path, load_image, save_image
+    from dreamer.runners.progress import progress_bar
     from dreamer.spec.resolve import resolve
 
     if (target_channel is None) == (target_class is None):

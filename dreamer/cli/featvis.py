@@ -28,8 +28,8 @@ def _columns(columns: int | None) -> int | None:
 
 def _run(ctx: click.Context, params: dict[str, Any], quiet: bool, make: Any) -> Any:
     """Resolve the spec and env, run ``make(engine, spec, on_event)`` with a progress bar."""
-    from dreamer.api import progress_bar
     from dreamer.engine.engine import Engine
+    from dreamer.runners.progress import progress_bar
 
     spec = resolve(VisSpec, given(ctx, params, VisSpec))
     with progress_bar("visualising", not quiet) as on_event:

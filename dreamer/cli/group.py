@@ -7,9 +7,9 @@ from typing import Any
 
 import click
 
-from dreamer import DISTRIBUTION, __version__
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.spec.schema import QUICK_ENV, quick_trial
+from dreamer.version import DISTRIBUTION, __version__
 
 NO_WORK = {"styles", "info", "layers", "doctor"}  # commands that render nothing
 

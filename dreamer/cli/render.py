@@ -35,9 +35,9 @@ def render(
     **params: Any,
 ) -> None:
     """Dream PHOTO: amplify what the network's layers see in it."""
-    from dreamer.api import progress_bar, save_dream
     from dreamer.engine.engine import Engine
-    from dreamer.outputs.images import check_output_path, default_output_path, fit_max_side, load_image
+    from dreamer.outputs.images import check_output_path, default_output_path, fit_max_side, load_image, save_dream
+    from dreamer.runners.progress import progress_bar
 
     spec, provenance = dream_spec(ctx, params, style=style, replay=replay, base=DreamSpec())
     env = run_env(ctx, params)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 import torch
 
 from dreamer.core.objectives import Objective
-from dreamer.featvis.param import decorrelate_colors, fourier_image
+from dreamer.featvis.param.color import decorrelate_colors
+from dreamer.featvis.param.spatial import fourier_image
 from dreamer.featvis.transforms import standard_transforms
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.wrapper import DreamModel

@@ -15,7 +15,7 @@ from PIL import Image
 
 from dreamer.core.objectives import Objective, per_image
 from dreamer.featvis import param
-from dreamer.featvis.transforms import standard_transforms
+from dreamer.featvis.transforms import crop_box, random_crops, standard_transforms
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.wrapper import DreamModel
 from dreamer.spec.specs import VisSpec
@@ -26,9 +26,7 @@ CellsCallback = Callable[[int, int, float, list[torch.Tensor]], None]  # (batch 
 
 def _views(spec: VisSpec) -> Callable[[torch.Tensor, torch.Generator, float], torch.Tensor]:
     """What the network sees of the canvas each step: MACO's noisy crops, Lucid's transforms, or the canvas."""
-    if spec.param == "maco":
-        from dreamer.featvis.maco import crop_box, random_crops
-
+    if param.LEAVES[spec.param].crops:
         return lambda im, g, progress: random_crops(
             im, spec.crops, spec.size, crop_box(spec, progress), spec.crop_noise, g
         )
@@ -46,22 +44,14 @@ def optimize(
 ) -> torch.Tensor:
     """Optimise a noise parametrisation so that ``objective`` rises; (B, 3, S, S), or (B, 4, S, S) with alpha.
 
-    With ``param="maco"`` the objective sees ``spec.crops`` views per image (image-major) and NAdam
-    runs; otherwise one transformed view and Adam. Alpha is the importance map: the accumulated
-    |gradient| of the score with respect to the image (``dreamer.featvis.alpha.importance_alpha``).
+    The parametrisation's leaf (``param.LEAVES``) names the optimiser and the views: with ``maco`` the
+    objective sees ``spec.crops`` crops per image (image-major), otherwise one transformed view. Alpha
+    is the importance map: the accumulated |gradient| of the score with respect to the image
+    (``dreamer.featvis.alpha.importance_alpha``).
     """
-    params, image_fn = param.image(
-        batch,
-        spec.size,
-        spec.size,
-        param=spec.param,
-        decorrelate=spec.decorrelate,
-        generator=generator,
-        device=model.device,
-        spectrum=spec.spectrum,
-    )
+    params, image_fn = param.image(batch, spec.size, spec.size, spec, generator=generator, device=model.device)
     steps = spec.step_count
-    optimizer = (torch.optim.NAdam if spec.param == "maco" else torch.optim.Adam)(params, lr=spec.learning_rate)
+    optimizer = param.LEAVES[spec.param].optimizer(params, lr=spec.learning_rate)
     view = _views(spec)
     importance = torch.zeros(batch, 1, spec.size, spec.size, device=model.device)
 
@@ -97,7 +87,7 @@ def batch_objective(objectives: Sequence[Objective], spec: VisSpec) -> Objective
         return objective
     from dreamer.featvis.diversity import diversity
 
-    views = spec.crops if spec.param == "maco" else 1
+    views = spec.crops if param.LEAVES[spec.param].crops else 1
     layers = sorted({spec.diversity_layer or o.layers[0] for o in objectives})
     return objective - spec.diversity_weight * sum(diversity(name, n, views) for name in layers)
 

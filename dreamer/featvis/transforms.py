@@ -5,13 +5,15 @@ contain that feature, not a pixel-exact adversarial pattern. Lucid's recipe (pad
 scale 0.9-1.1, rotate -10..10 degrees, jitter 4) is done here as one affine resample into an
 output of fixed size: the network sees the same shapes every step, so oneDNN reuses its
 kernels instead of building new ones for each random size (measured 1.5-1.9x per step,
-``bench/grid.py``). Randomness comes from an explicit ``torch.Generator``.
+``bench/grid.py``). MACO's views instead are several random crops of the canvas with a little
+noise (``random_crops``). Randomness comes from an explicit ``torch.Generator``.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -56,3 +58,38 @@ def standard_transforms(pad: int = PAD) -> Transform:
         return F.grid_sample(padded, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
     return t
+
+
+def random_crops(
+    image: torch.Tensor,
+    n: int,
+    size: int,
+    box: tuple[float, float],
+    noise: float,
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """``n`` random square crops per image (side a ``box`` fraction of the canvas), resized, with noise.
+
+    (B, 3, H, W) -> (B * n, 3, size, size), image-major; Gaussian and uniform noise of scale ``noise``.
+    """
+    b = image.shape[0]
+    m = b * n
+    scale = box[0] + (box[1] - box[0]) * torch.rand(m, generator=generator)
+    centre = (torch.rand(m, 2, generator=generator) * 2 - 1) * (1 - scale)[:, None]
+    zero = torch.zeros(m)
+    theta = torch.stack(
+        [torch.stack([scale, zero, centre[:, 0]], 1), torch.stack([zero, scale, centre[:, 1]], 1)], 1
+    ).to(image)
+    grid = F.affine_grid(theta, [m, 3, size, size], align_corners=False)
+    crops = F.grid_sample(image.repeat_interleave(n, 0), grid, mode="bilinear", align_corners=False)
+    if noise > 0:
+        jitter = torch.randn(crops.shape, generator=generator) * noise
+        jitter += (torch.rand(crops.shape, generator=generator) - 0.5) * noise
+        crops = crops + jitter.to(crops)
+    return crops
+
+
+def crop_box(config: Any, progress: float) -> tuple[float, float]:
+    """The range of crop sides at this point of the run: from ``crop_max`` wide down to ``crop_min``."""
+    lo, top = sorted((config.crop_min, config.crop_max))
+    return (lo, top - (top - lo) * 0.5 * progress)

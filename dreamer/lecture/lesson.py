@@ -19,7 +19,6 @@ from typing import Any
 from PIL import Image
 from torch import nn
 
-from dreamer import __version__
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.engine.seeds import seeded
 from dreamer.errors import DreamerError
@@ -30,6 +29,7 @@ from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import as_loaded, fit_max_side, save_image
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, VisSpec
+from dreamer.version import __version__
 
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")

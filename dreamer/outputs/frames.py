@@ -121,7 +121,7 @@ class FramesFolder:
     def save(self, index: int, frame: Image.Image, settings: dict[str, Any], metadata: dict[str, Any]) -> Path:
         """Write frame ``index`` carrying ``metadata``; the first one written also records ``settings``."""
         if not self._state_written:
-            from dreamer import __version__
+            from dreamer.version import __version__
 
             state = json.dumps({**settings, "dreamer_version": __version__}, indent=2, sort_keys=True)
             try:

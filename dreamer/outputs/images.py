@@ -272,3 +272,8 @@ def save_image(
     except OSError as exc:
         raise DreamerError(f"{p}: cannot write ({exc.strerror or exc})") from None
     return p
+
+
+def save_dream(im: Image.Image, path: str | os.PathLike[str]) -> Path:
+    """Save a dream atomically; PNGs keep its settings, and its alpha where the input had one."""
+    return save_image(im, path, metadata=im.info.get("dreamer"), alpha=im.info.get("dreamer_alpha"))

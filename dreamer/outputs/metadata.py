@@ -141,6 +141,6 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def document(kind: str, spec: dict[str, Any], env: dict[str, Any], **about: Any) -> dict[str, Any]:
     """A schema-2 settings object for a PNG (see the module docstring)."""
-    from dreamer import __version__
+    from dreamer.version import __version__
 
     return {"schema": SCHEMA, "kind": kind, "dreamer_version": __version__, "spec": spec, "env": env, **about}

@@ -2,7 +2,7 @@
 
 plan (``runners.plan``: plain-data jobs and the resume rule) -> execute (an executor: ``local`` in
 process, ``pool`` of CPU processes, ``ray`` on a Ray cluster; each worker keeps one ``Engine``) ->
-outputs (``outputs.pages``), written here as each result arrives.
+pages (``runners.pages``: thumbnails, manifest, index, contact sheet), written here as each result arrives.
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from typing import Any
 
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import clean_stale_parts
-from dreamer.outputs.pages import thumb_name, write_contact_sheet, write_index, write_manifest, write_thumbnail
 from dreamer.runners.local import Executor, LocalExecutor, render_job, run_one
 from dreamer.runners.lock import folder_lock
+from dreamer.runners.pages import thumb_name, write_contact_sheet, write_index, write_manifest, write_thumbnail
 from dreamer.runners.plan import GalleryReport, Job, Result, collect_photos, is_done, plan_jobs, unique_styles
 from dreamer.spec.specs import RunEnv
 from dreamer.spec.styles import Style, load_style

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from dreamer.errors import DreamerError
-from dreamer.outputs.pages import write_thumbnail
+from dreamer.runners.pages import write_thumbnail
 from dreamer.runners.plan import Job, Result
 from dreamer.spec.specs import DreamSpec, RunEnv
 
@@ -34,8 +34,7 @@ class Executor(Protocol):
 
 def render_job(job: Job, out_dir: Path, engine: Any) -> float:
     """Render one job into ``out_dir`` (atomically); returns the seconds it took."""
-    from dreamer.api import save_dream
-    from dreamer.outputs.images import load_image
+    from dreamer.outputs.images import load_image, save_dream
 
     started = time.perf_counter()
     image = load_image(job.photo)

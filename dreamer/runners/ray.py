@@ -26,8 +26,8 @@ from typing import Any
 
 from dreamer.errors import DreamerError, install_line
 from dreamer.outputs.images import atomic_write
-from dreamer.outputs.pages import write_thumbnail
 from dreamer.runners.local import failure, render_job, run_one
+from dreamer.runners.pages import write_thumbnail
 from dreamer.runners.plan import Job, Result
 from dreamer.runners.startup import start_worker
 from dreamer.spec.specs import RunEnv

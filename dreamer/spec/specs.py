@@ -19,7 +19,23 @@ SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see drea
 NORMALIZE_CHOICES = ("mean", "std")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto resolves to one of the others per machine
 DEFAULT_MODEL = "lite0"  # the bundled EfficientNet-Lite0 (offline), registered in dreamer.nets.zoo
-PARAM_CHOICES = ("maco", "fourier", "pixel")  # feature-visualisation parametrisations, see dreamer.featvis.param
+
+
+@dataclass(frozen=True)
+class ParamDefaults:
+    """The knobs a feature-visualisation parametrisation runs with when the spec leaves them out."""
+
+    steps: int
+    lr: float
+
+
+# One row per parametrisation (its leaf and optimiser: dreamer.featvis.param.LEAVES).
+PARAM_DEFAULTS = {
+    "maco": ParamDefaults(steps=128, lr=1.0),
+    "fourier": ParamDefaults(steps=256, lr=0.05),
+    "pixel": ParamDefaults(steps=256, lr=0.05),
+}
+PARAM_CHOICES = tuple(PARAM_DEFAULTS)
 
 LAYER_HELP = (
     "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
@@ -35,6 +51,13 @@ SEED_HELP = "Random seed: the same seed gives the same image. Not given: a rando
 def seed_knob() -> Any:
     """The seed of every spec with randomness in it, declared here once (the engine draws it when not given)."""
     return knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+
+
+def _per_param(knob_name: str) -> str:
+    """A per-parametrisation default as help shows it: ``128 with maco, else 256``."""
+    values = {name: getattr(row, knob_name) for name, row in PARAM_DEFAULTS.items()}
+    common = max(values.values(), key=list(values.values()).count)
+    return ", ".join([*(f"{v} with {name}" for name, v in values.items() if v != common), f"else {common}"])
 
 
 class Spec:
@@ -160,7 +183,7 @@ class VisSpec(Spec):
     )
     size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look", quick=32)
     steps: int | None = knob(
-        None, "Optimisation steps.", lo=0, hi=100_000, show="128 with maco, else 256", group="steps", quick=2
+        None, "Optimisation steps.", lo=0, hi=100_000, show=_per_param("steps"), group="steps", quick=2
     )
     lr: float | None = knob(
         None,
@@ -168,7 +191,7 @@ class VisSpec(Spec):
         lo=0.0,
         lo_open=True,
         hi=100.0,
-        show="1.0 with maco, else 0.05",
+        show=_per_param("lr"),
         group="steps",
     )
     param: str = knob(
@@ -224,12 +247,12 @@ class VisSpec(Spec):
     @property
     def step_count(self) -> int:
         """The steps in use: the given count, or the parametrisation's default."""
-        return self.steps if self.steps is not None else (128 if self.param == "maco" else 256)
+        return self.steps if self.steps is not None else PARAM_DEFAULTS[self.param].steps
 
     @property
     def learning_rate(self) -> float:
         """The learning rate in use: the given one, or the parametrisation's default."""
-        return self.lr if self.lr is not None else (1.0 if self.param == "maco" else 0.05)
+        return self.lr if self.lr is not None else PARAM_DEFAULTS[self.param].lr
 
 
 def parse_pan(text: str) -> tuple[float, float]:

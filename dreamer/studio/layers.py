@@ -12,7 +12,6 @@ from pathlib import Path
 
 from PIL import Image
 
-from dreamer import __version__
 from dreamer.core.objectives import layer
 from dreamer.engine.engine import Engine
 from dreamer.nets.summary import list_layers
@@ -20,6 +19,7 @@ from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import save_image
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import VisSpec
+from dreamer.version import __version__
 
 THUMB_SPEC = VisSpec(size=64, steps=64, seed=0)  # small and quick: a hint of what a layer sees
 STAR = "★"

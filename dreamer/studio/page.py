@@ -14,9 +14,9 @@ from typing import Any
 
 import gradio as gr
 
-from dreamer.api import save_dream
 from dreamer.core.objectives import parse_channels
 from dreamer.errors import DreamerError
+from dreamer.outputs.images import save_dream
 from dreamer.spec.specs import VisSpec
 from dreamer.studio.forms import Form, controls
 from dreamer.studio.server import Studio

@@ -10,8 +10,8 @@ from typing import Any
 import gradio as gr
 from PIL import Image, ImageChops
 
-from dreamer.api import save_dream
 from dreamer.errors import DreamerError
+from dreamer.outputs.images import save_dream
 from dreamer.samples import sample_names, sample_path
 from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs

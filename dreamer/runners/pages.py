@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 from PIL import Image, ImageDraw
 
-from dreamer import __version__
 from dreamer.outputs.images import atomic_write, save_image
 from dreamer.runners.plan import GalleryReport, Job, Result
 from dreamer.spec.styles import Style
+from dreamer.version import __version__
 
 THUMB = 256  # thumbnail size (longer side) in the page and the contact sheet
 

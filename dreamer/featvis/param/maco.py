@@ -1,10 +1,10 @@
-"""MACO (Fel et al., NeurIPS 2023): optimise only the Fourier phase of an image, keep its magnitude natural.
+"""The MACO leaf (Fel et al., NeurIPS 2023): optimise only the Fourier phase of an image, keep its magnitude natural.
 
 The magnitude spectrum is fixed to the average spectrum of natural photos in decorrelated colour
 space (``dreamer/assets/maco_spectrum.npy``, made by ``scripts/maco_spectrum.py`` from the bundled
 public-domain photos), so the image keeps the energy per frequency of a photo and cannot fill with
-high-frequency grain. Each step the network sees several random crops of the canvas with a little
-noise (``crops``); the accumulated |input gradient| is the importance map used as alpha.
+high-frequency grain. The loop shows the network noisy random crops of the canvas
+(``dreamer.featvis.transforms.random_crops``); values are unconstrained, the colour leaf makes them RGB.
 """
 
 from __future__ import annotations
@@ -19,17 +19,12 @@ import torch
 import torch.nn.functional as F
 
 from dreamer.errors import DreamerError
-from dreamer.featvis.param import COLOR, Param
+from dreamer.featvis.param.color import to_decorrelated
+from dreamer.featvis.param.spatial import Param, rfft_frequencies
 
 SPECTRUM_SIDE = 128  # the shipped spectrum's size; resampled to the canvas
-SPECTRUM_ASSET = Path(__file__).resolve().parent.parent / "assets" / "maco_spectrum.npy"
+SPECTRUM_ASSET = Path(__file__).resolve().parents[2] / "assets" / "maco_spectrum.npy"
 PHOTO_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
-
-
-def to_decorrelated(rgb: torch.Tensor) -> torch.Tensor:
-    """RGB in [0, 1] (B, 3, H, W) -> centred decorrelated colour (the inverse of the colour matrix)."""
-    inverse = torch.linalg.inv(COLOR).to(rgb)
-    return torch.einsum("bchw,dc->bdhw", rgb - 0.5, inverse)
 
 
 def compute_spectrum(photos: Iterable[Any], side: int = SPECTRUM_SIDE, crops: int = 48, seed: int = 0) -> np.ndarray:
@@ -71,21 +66,14 @@ def photos_in(folder: str | Path) -> list[Path]:
 def fit_power_law(spectrum: torch.Tensor) -> torch.Tensor:
     """The spectrum replaced per channel by its least-squares fit ``a / f**b`` (log-log, DC excluded)."""
     side = spectrum.shape[-2]
-    f = _radius(side, side).clamp_min(1.0 / side)
-    keep = _radius(side, side) > 0
+    f = rfft_frequencies(side, side).clamp_min(1.0 / side)
+    keep = rfft_frequencies(side, side) > 0
     out = torch.empty_like(spectrum)
     for c in range(3):
         x, y = f[keep].log(), spectrum[c][keep].clamp_min(1e-8).log()
         slope = ((x - x.mean()) * (y - y.mean())).sum() / ((x - x.mean()) ** 2).sum()
         out[c] = (y.mean() + slope * (f.log() - x.mean())).exp()
     return out
-
-
-def _radius(h: int, w: int) -> torch.Tensor:
-    """Frequency radius of every rfft2 bin, cycles per pixel."""
-    fy = torch.fft.fftfreq(h)[:, None]
-    fx = torch.fft.rfftfreq(w)[None, :]
-    return (fx * fx + fy * fy).sqrt()
 
 
 @functools.lru_cache(maxsize=4)
@@ -116,50 +104,13 @@ def maco_image(
     device: torch.device | str = "cpu",
     spectrum: str = "natural",
 ) -> Param:
-    """A batch of images whose spectrum has a fixed natural magnitude and an optimised phase; RGB in [0, 1]."""
+    """A batch of images whose spectrum has a fixed natural magnitude and an optimised phase (decorrelated colour)."""
     magnitude = resample(load_spectrum(spectrum), h, w).to(device)
     phase = torch.randn(batch, 3, h, w // 2 + 1, generator=generator).to(device).requires_grad_(True)
-    colour = COLOR.to(device)
 
     def image_fn() -> torch.Tensor:
         p = (phase - phase.mean((-2, -1), keepdim=True)) / phase.std((-2, -1), keepdim=True).clamp_min(1e-5)
         t = torch.fft.irfft2(torch.polar(magnitude.expand_as(p), p), s=(h, w), norm="ortho")
-        t = (t - t.mean((1, 2, 3), keepdim=True)) / t.std((1, 2, 3), keepdim=True).clamp_min(1e-5)
-        return torch.sigmoid(torch.einsum("bchw,rc->brhw", t, colour))
+        return (t - t.mean((1, 2, 3), keepdim=True)) / t.std((1, 2, 3), keepdim=True).clamp_min(1e-5)
 
     return [phase], image_fn
-
-
-def random_crops(
-    image: torch.Tensor,
-    n: int,
-    size: int,
-    box: tuple[float, float],
-    noise: float,
-    generator: torch.Generator,
-) -> torch.Tensor:
-    """``n`` random square crops per image (side a ``box`` fraction of the canvas), resized, with noise.
-
-    (B, 3, H, W) -> (B * n, 3, size, size), image-major; Gaussian and uniform noise of scale ``noise``.
-    """
-    b = image.shape[0]
-    m = b * n
-    scale = box[0] + (box[1] - box[0]) * torch.rand(m, generator=generator)
-    centre = (torch.rand(m, 2, generator=generator) * 2 - 1) * (1 - scale)[:, None]
-    zero = torch.zeros(m)
-    theta = torch.stack(
-        [torch.stack([scale, zero, centre[:, 0]], 1), torch.stack([zero, scale, centre[:, 1]], 1)], 1
-    ).to(image)
-    grid = F.affine_grid(theta, [m, 3, size, size], align_corners=False)
-    crops = F.grid_sample(image.repeat_interleave(n, 0), grid, mode="bilinear", align_corners=False)
-    if noise > 0:
-        jitter = torch.randn(crops.shape, generator=generator) * noise
-        jitter += (torch.rand(crops.shape, generator=generator) - 0.5) * noise
-        crops = crops + jitter.to(crops)
-    return crops
-
-
-def crop_box(config: Any, progress: float) -> tuple[float, float]:
-    """The range of crop sides at this point of the run: from ``crop_max`` wide down to ``crop_min``."""
-    lo, top = sorted((config.crop_min, config.crop_max))
-    return (lo, top - (top - lo) * 0.5 * progress)
