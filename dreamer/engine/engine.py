@@ -11,7 +11,6 @@ from __future__ import annotations
 import copy
 import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -24,10 +23,10 @@ from dreamer.core.objectives import Objective
 from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves, octave_sizes
 from dreamer.core.tensors import resize, to_pil, to_tensor
 from dreamer.engine import visualize
-from dreamer.engine.events import CancelToken, OnEvent, Started, Warned, emit
+from dreamer.engine.events import CancelToken, OnEvent, Warned, emit
 from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults
+from dreamer.engine.plan import Plan
 from dreamer.engine.records import dream_record
-from dreamer.engine.runloop import RunLoop
 from dreamer.engine.seeds import seeded
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.modelspec import ModelSpec
@@ -51,30 +50,6 @@ def finished(
     if not _finishes(spec, mask):
         return dreamed
     return finish(dreamed, reference, keep_colors=spec.keep_colors, strength=spec.strength, mask=mask)
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What a run resolved once: the model (on its device, at its precision), the seed and the spec."""
-
-    model: DreamModel
-    spec: Any  # DreamSpec or VisSpec, with the seed filled in
-    seed: int
-
-    def env(self) -> dict[str, str]:
-        """Where the run ran, for the metadata (never replayed)."""
-        return {"device": str(self.model.device), "precision": self.model.precision}
-
-    def generator(self) -> torch.Generator:
-        """A fresh CPU generator at the run's seed: where all of a run's randomness comes from."""
-        return torch.Generator().manual_seed(self.seed)
-
-    def loop(
-        self, kind: str, total: int, on_event: OnEvent | None, cancel: CancelToken | None, preview_every: int = 0
-    ) -> RunLoop:
-        """The run's loop of ``total`` steps: its events, previews and cancellation (``dreamer.engine.runloop``)."""
-        started = Started(kind, total, self.seed, str(self.model.device), self.model.precision)
-        return RunLoop(started, on_event, cancel, preview_every)
 
 
 class Engine:

@@ -8,13 +8,11 @@ and the provenance of that kind.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from dreamer.engine.plan import Plan
 from dreamer.outputs.metadata import document
 from dreamer.spec.schema import Kind, to_dict
-
-if TYPE_CHECKING:
-    from dreamer.engine.engine import Plan
 
 LOOK_AND_FILES = (Kind.LOOK, Kind.FILE)
 

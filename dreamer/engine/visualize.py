@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from PIL import Image
@@ -18,6 +18,7 @@ from PIL import Image
 from dreamer.core.objectives import Objective, channel
 from dreamer.core.tensors import to_pil, to_tensor
 from dreamer.engine.events import CancelToken, OnEvent
+from dreamer.engine.plan import Plan, Planner
 from dreamer.engine.records import sheet_record
 from dreamer.featvis.accent import accent_steps, accentuate, default_accent_layer
 from dreamer.featvis.alpha import on_checkerboard, rgba_sheet, to_image
@@ -27,9 +28,6 @@ from dreamer.featvis.optimize import render_cells
 from dreamer.outputs.images import as_loaded, fit_max_side
 from dreamer.outputs.sheets import labelled_grid
 from dreamer.spec.specs import VisSpec
-
-if TYPE_CHECKING:
-    from dreamer.engine.engine import Engine, Plan
 
 Layout = Any  # (images so far) -> preview image
 
@@ -55,7 +53,7 @@ def _run(
 
 
 def visualize(
-    engine: Engine,
+    engine: Planner,
     objectives: Sequence[Objective],
     spec: VisSpec,
     *,
@@ -77,7 +75,7 @@ def visualize(
 
 
 def grid(
-    engine: Engine,
+    engine: Planner,
     spec: VisSpec,
     *,
     layer: str | None = None,
@@ -113,7 +111,7 @@ def grid(
 
 
 def maps(
-    engine: Engine,
+    engine: Planner,
     spec: VisSpec,
     photo: Any,
     layer: str,
@@ -142,7 +140,7 @@ def maps(
 
 
 def accent(
-    engine: Engine,
+    engine: Planner,
     photo: Any,
     objective: Objective,
     spec: VisSpec,

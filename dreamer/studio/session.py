@@ -25,7 +25,7 @@ import gradio as gr
 from PIL import Image
 
 from dreamer.engine.events import CancelToken, Event, Step, Warned
-from dreamer.errors import Cancelled, DreamerError
+from dreamer.errors import Cancelled, DreamerError, one_line
 from dreamer.outputs.images import LoadedImage, load_image
 
 
@@ -155,8 +155,6 @@ def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, time
 
 def public(exc: DreamerError, *paths: str | None) -> str:
     """An error's one line with server-side folders cut from the file names it mentions."""
-    from dreamer.cli.group import one_line
-
     text = str(exc)
     for p in sorted({p for p in paths if p}, key=len, reverse=True):
         text = text.replace(str(p), Path(p).name)
