@@ -29,8 +29,9 @@ from dreamer.engine.inputs import load_mask
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import as_loaded, atomic_write, fit_max_side, load_image, save_image
 from dreamer.outputs.metadata import document
+from dreamer.spec.presets import ZOOM_SPEC
 from dreamer.spec.schema import Kind, to_dict
-from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec
+from dreamer.spec.specs import DreamSpec, MotionSpec
 
 FRAME_NAME = "frame_{:05d}.png"
 MANIFEST = "zoom.json"

@@ -9,9 +9,8 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import spec_options
+from dreamer.cli.options import profile_options
 from dreamer.cli.settings import run_env
-from dreamer.spec.specs import RunEnv
 
 NEEDS = "the studio needs Gradio: pip install 'dreamer[studio]'"
 
@@ -34,7 +33,7 @@ NEEDS = "the studio needs Gradio: pip install 'dreamer[studio]'"
     type=click.Path(path_type=Path, file_okay=False),
     help="Where layer thumbnails are cached. [default: $DREAMER_CACHE or ~/.cache/dreamer]",
 )
-@spec_options(RunEnv)
+@profile_options("studio")
 @click.pass_context
 def studio(
     ctx: click.Context, port: int, host: str, allow_downloads: bool, cache_dir: Path | None, **params: Any

@@ -2,6 +2,8 @@
 
 ``DreamSpec`` and ``VisSpec`` hold the look (replayed and hashed) and the files a run reads;
 ``RunEnv`` holds where it runs (never replayed); ``MotionSpec`` the zoom animation's camera.
+``VideoSpec`` (``dreamer.spec.video``) and ``LessonSpec`` (``dreamer.spec.lesson``) sit beside them;
+the presets built from them are in ``dreamer.spec.presets``, which command takes which in ``profiles``.
 """
 
 from __future__ import annotations
@@ -29,6 +31,31 @@ MODEL_HELP = "lite0 (bundled EfficientNet-Lite0, offline) or a torchvision class
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
+# The knobs several specs share, each declared once here (a dataclass field cannot be reused between classes).
+def model_knob() -> Any:
+    """``model``: the network by registry name."""
+    return knob("lite0", MODEL_HELP, group="layers")
+
+
+def weights_knob() -> Any:
+    """``weights``: a state-dict file loaded into the model."""
+    return knob(
+        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
+    )
+
+
+def seed_knob() -> Any:
+    """``seed``: the run's random seed, drawn and recorded when not given."""
+    return knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+
+
+def max_side_knob(default: int) -> Any:
+    """``max_side``: the work size of a photo."""
+    return knob(
+        default, "Work size: the longer side is scaled down to this many pixels.", lo=16, hi=65_536, group="octaves"
+    )
+
+
 class Spec:
     """Shared behaviour of the frozen spec dataclasses: checked on creation, copied with changes."""
 
@@ -54,10 +81,8 @@ class Spec:
 class DreamSpec(Spec):
     """What a dream looks like: every render knob, with defaults that give a good dream on the bundled model."""
 
-    model: str = knob("lite0", MODEL_HELP, group="layers")
-    weights: str | None = knob(
-        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
-    )
+    model: str = model_knob()
+    weights: str | None = weights_knob()
     layers: tuple[str, ...] = knob(
         (), LAYER_HELP, short="-l", flag="layer", show="the model's dream layer", group="layers"
     )
@@ -76,10 +101,8 @@ class DreamSpec(Spec):
         choices=NORMALIZE_CHOICES,
         group="steps",
     )
-    seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
-    max_side: int = knob(
-        1024, "Work size: the longer side is scaled down to this many pixels.", lo=16, hi=65_536, group="octaves"
-    )
+    seed: int | None = seed_knob()
+    max_side: int = max_side_knob(1024)
     resize_back: bool = knob(True, "Return the dream at the input's size.", group="look")
     smooth: str = knob(
         "gaussian",
@@ -141,10 +164,8 @@ class RunEnv(Spec):
 class VisSpec(Spec):
     """Feature visualisation: what to optimise from noise, how long and how."""
 
-    model: str = knob("lite0", MODEL_HELP, group="layers")
-    weights: str | None = knob(
-        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
-    )
+    model: str = model_knob()
+    weights: str | None = weights_knob()
     size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look")
     steps: int | None = knob(
         None, "Optimisation steps.", lo=0, hi=100_000, show="128 with maco, else 256", group="steps"
@@ -206,7 +227,7 @@ class VisSpec(Spec):
         hi=1e6,
         group="look",
     )
-    seed: int | None = knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+    seed: int | None = seed_knob()
 
     @property
     def step_count(self) -> int:
@@ -254,7 +275,3 @@ class MotionSpec(Spec):
         group="motion",
     )
     fps: float = knob(24.0, "Frames per second of the GIF or MP4.", lo=0.0, lo_open=True, hi=1000.0, group="motion")
-
-
-# Lighter than a still: each zoom frame adds a little dream on top of the last one.
-ZOOM_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320)

@@ -19,10 +19,10 @@ from dreamer.core.objectives import layer
 from dreamer.engine.engine import Engine
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import save_image
+from dreamer.spec.presets import THUMB_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import VisSpec
 
-THUMB_SPEC = VisSpec(size=64, steps=64, seed=0)  # small and quick: a hint of what a layer sees
 STAR = "★"
 
 

@@ -33,12 +33,13 @@ from dreamer.errors import DreamerError
 from dreamer.outputs.animation import assemble
 from dreamer.outputs.images import atomic_write, save_image
 from dreamer.outputs.metadata import document
+from dreamer.spec.presets import VIDEO_SPEC
 from dreamer.spec.schema import Kind, to_dict
 from dreamer.spec.specs import DreamSpec
+from dreamer.spec.video import VideoSpec
 from dreamer.video import flow as fl
 from dreamer.video.frames import check_folder, check_output, check_state, read_state, write_state
 from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
-from dreamer.video.spec import VIDEO_SPEC, VideoSpec
 
 
 @dataclass(frozen=True)
