@@ -252,3 +252,15 @@ def test_host_other_than_localhost_warns(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     assert "anyone who can reach this machine" in result.output
     assert launched["server_name"] == "0.0.0.0" and launched["closed"]
+
+
+def test_a_form_shows_its_profiles_knobs_with_its_presets_defaults() -> None:
+    from dreamer.spec.profiles import Part, profile
+    from dreamer.studio.forms import controls
+
+    with gr.Blocks():
+        form = controls(Part(VisSpec, VisSpec(size=40), exclude=("alpha", "seed")))
+        dream = controls(profile("studio-dream").part(DreamSpec))
+    assert "alpha" not in form.names and "seed" not in form.names and "size" in form.names
+    assert form.components[form.names.index("size")].value == 40
+    assert sorted(dream.names) == sorted(profile("studio-dream").part(DreamSpec).names())

@@ -17,6 +17,7 @@ from dreamer.core.objectives import parse_channels
 from dreamer.engine.events import Step
 from dreamer.errors import DreamerError
 from dreamer.samples import sample_names
+from dreamer.spec.profiles import profile
 from dreamer.spec.specs import DreamSpec, MotionSpec, VisSpec
 from dreamer.spec.styles import style_names
 from dreamer.studio.forms import Form, controls, named
@@ -58,7 +59,7 @@ def dream_tab(studio: Studio, state: gr.State) -> tuple[gr.File, Form]:
             )
             style = gr.Dropdown([NO_STYLE, *style_names()], value=NO_STYLE, label="Style (fills the controls)")
             form = controls(
-                DreamSpec,
+                profile("studio-dream").part(DreamSpec),
                 config.dream_base,
                 choices={"model": studio.models, "layers": layer_list, "guide_layer": layer_list},
                 open_groups=("layers",),
@@ -140,8 +141,9 @@ def _default_layer(studio: Studio) -> str | None:
     return recommended[0] if recommended else None
 
 
-def _vis_form(studio: Studio) -> Form:
-    return controls(VisSpec, studio.config.vis_base, choices={"model": studio.models}, open_groups=("steps",))
+def _vis_form(studio: Studio, tab: str) -> Form:
+    part = profile(tab).part(VisSpec)
+    return controls(part, studio.config.vis_base, choices={"model": studio.models}, open_groups=("steps",))
 
 
 def grid_tab(studio: Studio, state: gr.State) -> None:
@@ -154,7 +156,7 @@ def grid_tab(studio: Studio, state: gr.State) -> None:
             classes = gr.Textbox(
                 "", label="classes", info="ImageNet names instead of channels, e.g. goldfish, flamingo"
             )
-            form = _vis_form(studio)
+            form = _vis_form(studio, "studio-grid")
         with gr.Column(scale=3):
             image, status, go, stop, download = _outputs("grid")
 
@@ -192,7 +194,7 @@ def maps_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             layer = gr.Dropdown(layers, value=_default_layer(studio), allow_custom_value=True, label="layer")
             top = gr.Number(6, precision=0, label="top", info="the channels that respond most to the photo")
             channels = gr.Textbox("", label="channels", info="instead of top, e.g. 3,17,42")
-            form = _vis_form(studio)
+            form = _vis_form(studio, "studio-maps")
         with gr.Column(scale=3):
             image, status, go, stop, download = _outputs("maps")
 
@@ -231,7 +233,7 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
                 f"Uses the photo uploaded in the Dream tab; a preview of at most {config.max_frames} frames "
                 f"at {config.zoom_spec.max_side} px (`dreamer zoom` makes long ones)."
             )
-            form = controls(MotionSpec, config.zoom_motion, open_groups=("motion",))
+            form = controls(profile("studio-zoom").part(MotionSpec), config.zoom_motion, open_groups=("motion",))
         with gr.Column(scale=3):
             image, status, go, stop, download = _outputs("zoom", "GIF")
 
