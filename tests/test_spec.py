@@ -199,3 +199,47 @@ def test_the_readme_option_tables_are_the_schemas() -> None:
     for name, part in TABLES.items():
         block = f"<!-- options:{name} -->\n{option_table(part)}\n<!-- /options:{name} -->"
         assert block in readme, f"README table {name!r} is stale: run python -m dreamer.spec.docs"
+
+
+def test_an_error_carries_its_field_and_each_surface_spells_it() -> None:
+    import pickle
+
+    from dreamer.cli.options import flag
+
+    exc = DreamerError("not enough memory; try `max_side` 512", field="max_side", refs=("tile",))
+    assert str(exc) == "not enough memory; try max_side 512"
+    assert exc.spelled(flag) == "not enough memory; try --max-side 512"
+    back = pickle.loads(pickle.dumps(exc))
+    assert (str(back), back.field) == (str(exc), "max_side")
+    prefixed = DreamerError("blocks.9: no such layer", field="layers")
+    assert (str(prefixed), prefixed.spelled(flag)) == (
+        "layers blocks.9: no such layer",
+        "--layer blocks.9: no such layer",
+    )
+
+
+def test_errors_below_the_surfaces_spell_no_cli_flags() -> None:
+    import ast
+    import re
+
+    root = Path(__file__).parents[1] / "dreamer"
+    spelled = []
+    for layer in ("core", "nets", "featvis", "engine"):
+        for path in sorted((root / layer).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "DreamerError":
+                    text = " ".join(
+                        c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                    )
+                    if re.search(r"--[a-z]", text):
+                        spelled.append(f"{path.relative_to(root)}:{node.lineno}: {text}")
+    assert spelled == []
+
+
+def test_the_cli_names_a_library_error_by_its_flag(use_random_model, cat: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["render", str(cat), "--device", "tpu", "-o", str(tmp_path / "o.png")])
+    assert result.output.strip() == "Error: --device: unknown device 'tpu' (use auto, cpu, cuda, cuda:N or mps)"
+    with pytest.raises(DreamerError, match="^device: unknown device 'tpu'"):
+        from dreamer.engine.engine import Engine
+
+        Engine(device="tpu")

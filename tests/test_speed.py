@@ -151,7 +151,7 @@ def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
     assert resolve_precision("auto", cpu) == ("bf16" if cpu_has_native_bf16() else "fp32")
     assert resolve_precision("auto", torch.device("cuda")) == "fp32"  # not measured on GPUs: stays exact
     assert resolve_precision("fp32", cpu) == "fp32"
-    with pytest.raises(DreamerError, match="--precision must be"):
+    with pytest.raises(DreamerError, match="^precision must be"):
         check_precision("fp8", cpu)
 
 

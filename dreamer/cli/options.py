@@ -15,7 +15,7 @@ import click
 from click.core import ParameterSource
 
 from dreamer.errors import DreamerError
-from dreamer.spec.profiles import profile
+from dreamer.spec.profiles import PROFILES, profile
 from dreamer.spec.resolve import Source, cli_flag, from_options
 from dreamer.spec.schema import Knob, base_type, field_type, knobs
 
@@ -77,6 +77,15 @@ def given(ctx: click.Context, params: dict[str, Any], cls: type) -> Source:
                 try:
                     value = k.parse(value)
                 except DreamerError as exc:
-                    raise DreamerError(f"{cli_flag(name, cls)} {exc}", field=name) from None
+                    raise exc.spell(lambda n: cli_flag(n, cls)) from None
             values[name] = value
     return from_options(values, cls, cli=True)
+
+
+def flag(field: str, command: str | None = None) -> str:
+    """How the CLI spells an error's field: its knob's flag (the command's own knobs first), else ``--field``."""
+    own = PROFILES[command].parts if command in PROFILES else ()
+    for part in (*own, *(p for prof in PROFILES.values() for p in prof.parts)):
+        if field in knobs(part.cls):
+            return cli_flag(field, part.cls)
+    return cli_flag(field)

@@ -18,13 +18,14 @@ import torch
 from PIL import Image
 
 from dreamer.core.blend import finish
-from dreamer.core.memory import BUDGET_FRACTION, available_bytes, bytes_per_pixel, plan_tile
+from dreamer.core.memory import BUDGET_FRACTION, bytes_per_pixel, plan_tile
 from dreamer.core.objectives import Objective
 from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves, octave_sizes
 from dreamer.core.tensors import resize, to_pil, to_tensor
 from dreamer.engine import visualize
 from dreamer.engine.events import CancelToken, Finished, Octave, OnEvent, Started, Step, Warned, emit
 from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults
+from dreamer.engine.memory import available_bytes
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.precision import resolve_device, resolve_precision
 from dreamer.nets.registry import get_model

@@ -92,5 +92,7 @@ def image(
     elif param == "pixel":
         params, fn = pixel_image(batch, h, w, generator=generator, device=device)
     else:
-        raise DreamerError(f"--param: unknown parametrisation {param!r} (use one of {', '.join(PARAMS)})")
+        raise DreamerError(
+            f"`param`: unknown parametrisation {param!r} (use one of {', '.join(PARAMS)})", field="param"
+        )
     return params, to_valid_rgb(fn, decorrelate)

@@ -36,10 +36,10 @@ def resolve_precision(precision: str, device: torch.device, work: str = "dream")
 def check_precision(precision: str, device: torch.device) -> torch.dtype:
     """The dtype for a resolved ``precision`` on ``device``, or a one-line error (fp16 needs CUDA)."""
     if precision not in DTYPES:
-        raise DreamerError(f"--precision must be auto or one of {', '.join(DTYPES)} (got {precision!r})")
+        raise DreamerError(f"must be auto or one of {', '.join(DTYPES)} (got {precision!r})", field="precision")
     if precision == "fp16" and device.type != "cuda":
         raise DreamerError(
-            f"--precision fp16 needs a CUDA device (this render runs on {device.type}); use bf16 or fp32"
+            f"fp16 needs a CUDA device (this render runs on {device.type}); use bf16 or fp32", field="precision"
         )
     return DTYPES[precision]
 
@@ -84,9 +84,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise DreamerError(f"--device: unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)") from None
+        raise DreamerError(
+            f"`device`: unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)", field="device"
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DreamerError(f"--device {device}: CUDA is not available on this machine")
+        raise DreamerError(f"{device}: CUDA is not available on this machine", field="device")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise DreamerError(f"--device {device}: MPS is not available on this machine")
+        raise DreamerError(f"{device}: MPS is not available on this machine", field="device")
     return dev

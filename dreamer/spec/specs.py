@@ -60,11 +60,8 @@ class Spec:
     """Shared behaviour of the frozen spec dataclasses: checked on creation, copied with changes."""
 
     def __post_init__(self) -> None:
-        """Check every knob's type and range, naming the argument."""
-        try:
-            validate(self)
-        except DreamerError as exc:
-            raise DreamerError(f"{exc.field} {exc}", field=exc.field) from None
+        """Check every knob's type and range (an error names the argument: it carries the field)."""
+        validate(self)
 
     def replace(self, **changes: Any) -> Any:
         """A copy with some knobs changed (checked again); an unknown name is an error that suggests one."""
@@ -73,7 +70,7 @@ class Spec:
             if name not in names:
                 close = difflib.get_close_matches(name, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise DreamerError(f"{type(self).__name__} has no setting {name!r}{hint}", field=name)
+                raise DreamerError(f"{type(self).__name__} has no setting {name!r}{hint}")
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
@@ -157,7 +154,7 @@ class RunEnv(Spec):
         """Check the knobs, then the one rule a range cannot say: a tile is 0 or at least 64 px."""
         super().__post_init__()
         if 0 < self.tile < 64:
-            raise DreamerError(f"tile must be 0 (automatic) or at least 64 (got {self.tile})", field="tile")
+            raise DreamerError(f"must be 0 (automatic) or at least 64 (got {self.tile})", field="tile")
 
 
 @dataclass(frozen=True)

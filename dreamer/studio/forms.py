@@ -61,7 +61,8 @@ def _shown(cls: type, name: str, value: Any, as_list: bool = False) -> Any:
     return value
 
 
-def _label(name: str) -> str:
+def label(name: str) -> str:
+    """A knob's control label (``guide_layer`` -> ``guide layer``): how the page names a field in an error."""
     return name.replace("_", " ")
 
 
@@ -69,10 +70,10 @@ def _control(cls: type, name: str, default: Any, choices: dict[str, Choices]) ->
     """The Gradio component for one knob: its type decides the widget, its help the tooltip."""
     _, k = knobs(cls)[name]
     tp, optional = base_type(field_type(cls, name))
-    common = {"label": _label(name), "info": k.help}
+    common = {"label": label(name), "info": k.help}
     if k.kind is Kind.FILE:
-        gr.Markdown(f"**{_label(name)}**: {k.help}")
-        return gr.File(type="filepath", file_count="single", label=_label(name))
+        gr.Markdown(f"**{label(name)}**: {k.help}")
+        return gr.File(type="filepath", file_count="single", label=label(name))
     if name in choices or k.choices:
         multi = typing.get_origin(tp) is tuple
         options = list(choices.get(name, k.choices))

@@ -25,6 +25,7 @@ import gradio as gr
 from dreamer.engine.events import CancelToken, Event, OnEvent, Step, Warned
 from dreamer.errors import Cancelled, DreamerError
 from dreamer.outputs.images import LoadedImage, load_image
+from dreamer.studio.forms import label
 
 Run = Callable[[OnEvent, CancelToken], Any]  # (on_event, cancel) -> result
 
@@ -131,10 +132,10 @@ def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, time
 
 
 def public(exc: DreamerError, *paths: str | None) -> str:
-    """An error's one line with server-side folders cut from the file names it mentions."""
+    """An error's one line, its field named by the control's label, server-side folders cut from file names."""
     from dreamer.cli.group import one_line
 
-    text = str(exc)
+    text = exc.spelled(label)
     for p in sorted({p for p in paths if p}, key=len, reverse=True):
         text = text.replace(str(p), Path(p).name)
     text = text.replace(tempfile.gettempdir(), "…")

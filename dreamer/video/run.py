@@ -152,7 +152,7 @@ def dream_video(
     check_folder(folder)
     info = probe(source)
     if info.duration is not None and video.start >= info.duration:
-        raise DreamerError(f"--start {video.start:g} s is past the end of {source} ({info.duration:.2f} s)")
+        raise DreamerError(f"{video.start:g} s is past the end of {source} ({info.duration:.2f} s)", field="start")
     size, fps = frame_size(info.size, spec.max_side), video.fps or info.fps
     state = read_state(folder) if folder.is_dir() else None
     done = finished_frames(folder) if folder.is_dir() else []
