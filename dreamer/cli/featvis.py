@@ -22,7 +22,7 @@ def _columns(columns: int | None) -> int | None:
     if columns is not None and columns < 1:
         from dreamer.errors import DreamerError
 
-        raise DreamerError(f"--columns must be at least 1 (got {columns})", field="columns")
+        raise DreamerError(f"must be at least 1 (got {columns})", field="columns")
     return columns
 
 
