@@ -21,9 +21,10 @@ from PIL import Image
 from dreamer.core.objectives import channel, class_logit
 from dreamer.engine import Engine
 from dreamer.lecture import deep, figures, run
-from dreamer.lecture.lesson import VIS, lesson
+from dreamer.lecture.lesson import lesson
 from dreamer.runners.heap import keep_freed_memory
 from dreamer.samples import sample_path
+from dreamer.spec.presets import LESSON_VIS as VIS
 
 
 def main() -> None:

@@ -30,9 +30,9 @@ from dreamer.engine.inputs import objective_for
 from dreamer.engine.seeds import frame_seed
 from dreamer.nets.hooks import LayerHooks
 from dreamer.samples import sample_path
+from dreamer.spec import VIDEO_SPEC, VideoSpec
 from dreamer.video import flow as fl
 from dreamer.video.run import _float, carry, dream_frame, rms
-from dreamer.video.spec import VIDEO_SPEC, VideoSpec
 from dreamer.video.synth import motion_frames
 
 VARIANTS = {

@@ -49,7 +49,8 @@ _EXPORTS = {
     "assemble": "dreamer.outputs.animation",
     "gallery": "dreamer.runners.gallery",
     "dream_video": "dreamer.video.run",
-    "VideoSpec": "dreamer.video.spec",
+    "VideoSpec": "dreamer.spec.video",
+    "LessonSpec": "dreamer.spec.lesson",
     "lesson": "dreamer.lecture.lesson",
     "sweep": "dreamer.lecture.sweep",
 }

@@ -20,7 +20,8 @@ from dreamer.errors import DreamerError
 from dreamer.outputs.animation import assemble
 from dreamer.outputs.metadata import read_metadata
 from dreamer.samples import sample_path
-from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, parse_pan
+from dreamer.spec.presets import ZOOM_SPEC
+from dreamer.spec.specs import DreamSpec, MotionSpec, parse_pan
 
 FAST = {"octaves": 1, "steps": 2, "jitter": 8, "max_side": 48}
 

@@ -102,12 +102,12 @@ def test_neuron_specs_parse() -> None:
     [("a@center", "exactly one channel"), ("a[1,2]@center", "exactly one channel"), ("a[1]@x", "bad neuron position")],
 )
 def test_bad_neuron_specs_name_the_layer_option(spec: str, message: str) -> None:
-    with pytest.raises(DreamerError, match=f"--layer .*{message}"):
+    with pytest.raises(DreamerError, match=f"^layers .*{message}"):
         parse_spec(spec)
 
 
 def test_neuron_outside_the_layer_is_a_clear_error() -> None:
-    with pytest.raises(DreamerError, match="--layer a.*outside"):
+    with pytest.raises(DreamerError, match="^layers a.*outside"):
         parse_spec("a[0]@9,9")({"a": torch.zeros(1, 1, 3, 3)})
 
 
@@ -152,7 +152,7 @@ def test_guide_render_records_paths_and_layer(random_engine, cat_image, tmp_path
 def test_unreadable_guide_is_a_one_line_error(random_engine, cat_image, tmp_path: Path) -> None:
     bad = tmp_path / "guide.jpg"
     bad.write_text("not an image")
-    with pytest.raises(DreamerError, match="--guide .*guide.jpg: not an image"):
+    with pytest.raises(DreamerError, match="^guide .*guide.jpg: not an image"):
         random_engine.dream(cat_image, guide=str(bad), **FAST)
 
 

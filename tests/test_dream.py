@@ -167,8 +167,9 @@ def test_specs_parse_weights_channels_and_negation() -> None:
 
 @pytest.mark.parametrize("bad", ["", "blocks.4[", "blocks.4:x", "blocks.4[3-1]", "4blocks", "blocks.4[a]", "a b"])
 def test_malformed_specs_are_clear_errors(bad: str) -> None:
-    with pytest.raises(DreamerError, match="--layer"):
+    with pytest.raises(DreamerError, match="^layers") as info:
         parse_specs([bad])
+    assert info.value.field == "layers"
 
 
 def test_channel_out_of_range_names_the_layer(random_engine, cat_image) -> None:

@@ -32,7 +32,7 @@ def test_plan_tile_untiled_when_it_fits_smaller_tiles_when_not_refuses_when_hope
     tile = plan_tile(2000, 1500, 0, 0, per_pixel, budget=600 * 2**20)
     assert MIN_TILE <= tile < 1500
     assert plan_tile(2000, 1500, 512, 512, per_pixel, budget=10 * 2**30) == 512  # an explicit tile stays
-    with pytest.raises(DreamerError, match=r"not enough memory for a 2000x1500 render.*--max-side \d+"):
+    with pytest.raises(DreamerError, match=r"not enough memory for a 2000x1500 render.*try max_side \d+"):
         plan_tile(1500, 2000, 0, 0, per_pixel, budget=2**20)
 
 

@@ -132,7 +132,7 @@ def test_torchvision_download_failure_is_one_clear_line(monkeypatch: pytest.Monk
         get_model("googlenet", device="cpu")
     message = str(info.value)
     assert "\n" not in message
-    assert "--model lite0" in message and "--weights FILE" in message and "checkpoints" in message
+    assert "(model lite0)" in message and "weights FILE" in message and "checkpoints" in message
 
 
 def test_fp32_visualisation_after_a_bf16_dream_gets_the_exact_fp32_weights(

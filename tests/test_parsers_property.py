@@ -21,7 +21,7 @@ def test_parse_spec_raises_only_dreamer_error(text: str) -> None:
     try:
         objective = parse_spec(text)
     except DreamerError as exc:
-        assert "\n" not in str(exc) and "--layer" in str(exc)
+        assert "\n" not in str(exc) and exc.field == "layers" and str(exc).startswith("layers")
     else:
         assert len(objective.layers) == 1 and objective.layers[0] in text
 

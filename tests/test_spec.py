@@ -14,25 +14,20 @@ from PIL import Image, PngImagePlugin
 from dreamer.cli import cli
 from dreamer.errors import DreamerError
 from dreamer.outputs.metadata import read_metadata
+from dreamer.spec.profiles import PROFILES, Part
 from dreamer.spec.resolve import cli_flag, from_file, from_options, resolve
 from dreamer.spec.schema import Kind, knob, knobs
-from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv, VisSpec
-from dreamer.video.spec import VideoSpec
+from dreamer.spec.specs import DreamSpec, RunEnv
 
-SPECS = (DreamSpec, RunEnv, VisSpec, MotionSpec, VideoSpec)
-# Which command shows each spec's knobs as options.
-COMMANDS = {
-    DreamSpec: ("render", "gallery", "zoom", "video"),
-    RunEnv: ("render", "gallery", "zoom", "grid", "maps", "video"),
-    VisSpec: ("grid", "maps"),
-    MotionSpec: ("zoom",),
-    VideoSpec: ("video",),
-}
+# Every CLI command with its profile's parts: which knobs it shows as options, with which defaults.
+COMMANDS = [(p.name, part) for p in PROFILES.values() if p.command for part in p.parts]
+SPECS = tuple(dict.fromkeys(part.cls for p in PROFILES.values() for part in p.parts))
 
 
-def cli_problems(cls: type, command: click.Command, skip: tuple[str, ...] = ()) -> list[str]:
-    """What is missing between a spec's knobs and a command's options: each knob an option with help and default."""
+def cli_problems(part: Part, command: click.Command) -> list[str]:
+    """What is missing between a part's knobs and a command's options: each knob an option with help and default."""
     problems = []
+    cls = part.cls
     options = {p.name: p for p in command.params if isinstance(p, click.Option)}
     for name, (_, k) in knobs(cls).items():
         if not k.help.strip():
@@ -41,9 +36,11 @@ def cli_problems(cls: type, command: click.Command, skip: tuple[str, ...] = ()) 
             if not k.why_not_cli:
                 problems.append(f"{name}: not a CLI knob, and no reason given")
             continue
-        if name in skip:
-            continue
         option = options.get(name)
+        if name not in part.names():
+            if option is not None:
+                problems.append(f"{name}: the profile leaves it out, the command has it")
+            continue
         if option is None:
             problems.append(f"{name}: no option")
             continue
@@ -53,14 +50,41 @@ def cli_problems(cls: type, command: click.Command, skip: tuple[str, ...] = ()) 
             problems.append(f"{name}: option is {option.opts}")
         if k.help not in (option.help or "") or "[default: " not in (option.help or ""):
             problems.append(f"{name}: option help does not show the knob's help and default")
+        default = getattr(part.defaults, name)
+        if option.default != default and not (k.parse or option.multiple or default is None):
+            problems.append(f"{name}: option defaults to {option.default!r}, the profile to {default!r}")
     return problems
 
 
-@pytest.mark.parametrize("cls", SPECS, ids=lambda c: c.__name__)
-def test_every_knob_has_an_option_with_help_and_its_default(cls: type) -> None:
-    for command in COMMANDS[cls]:
-        skip = ("tile",) if cls is RunEnv and command in ("grid", "maps") else ()
-        assert cli_problems(cls, cli.commands[command], skip) == [], command
+@pytest.mark.parametrize(("command", "part"), COMMANDS, ids=lambda x: getattr(getattr(x, "cls", None), "__name__", x))
+def test_every_knob_of_a_profile_is_an_option_with_help_and_its_default(command: str, part: Part) -> None:
+    assert cli_problems(part, cli.commands[command]) == []
+
+
+def test_every_command_taking_knobs_has_a_profile() -> None:
+    names = {n for cls in SPECS for n in knobs(cls)}
+    for name, command in cli.commands.items():
+        if name in PROFILES:
+            continue
+        options = {p.name for p in command.params if isinstance(p, click.Option)}
+        assert not options & names, f"{name} declares knob options by hand: {sorted(options & names)}"
+    assert {p.name for p in PROFILES.values() if p.command} <= set(cli.commands)
+
+
+def test_profiles_name_only_knobs_their_classes_have() -> None:
+    for p in PROFILES.values():
+        for part in p.parts:
+            assert set(part.exclude) | set(part.only) <= set(knobs(part.cls)), p.name
+            assert type(part.defaults) is part.cls, p.name
+
+
+def test_the_lesson_takes_the_schemas_ranges(tmp_path: Path, cat: Path) -> None:
+    run = CliRunner().invoke
+    result = run(cli, ["lesson", str(cat), "--max-side", "70000", "-o", str(tmp_path / "l")])
+    assert result.exit_code != 0 and "--max-side must be at most 65536" in result.output, result.output
+    result = run(cli, ["lesson", str(cat), "--seed", str(2**64), "-o", str(tmp_path / "l")])
+    assert result.exit_code != 0 and "--seed must fit in 64 bits" in result.output, result.output
+    assert not (tmp_path / "l").exists()
 
 
 def test_a_knob_without_help_fails_the_check() -> None:
@@ -69,8 +93,8 @@ def test_a_knob_without_help_fails_the_check() -> None:
         size: int = knob(3, "")
         secret: int = knob(1, "Set in code.", cli=False)
 
-    command = click.Command("x", params=[click.Option(["--size"], help="[default: 3]")])
-    assert cli_problems(Broken, command) == [
+    command = click.Command("x", params=[click.Option(["--size"], default=3, help="[default: 3]")])
+    assert cli_problems(Part(Broken), command) == [
         "size: no help",
         "secret: not a CLI knob, and no reason given",
     ]
@@ -172,6 +196,50 @@ def test_the_readme_option_tables_are_the_schemas() -> None:
     from dreamer.spec.docs import TABLES, option_table
 
     readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
-    for name, (cls, defaults) in TABLES.items():
-        block = f"<!-- options:{name} -->\n{option_table(cls, defaults)}\n<!-- /options:{name} -->"
+    for name, part in TABLES.items():
+        block = f"<!-- options:{name} -->\n{option_table(part)}\n<!-- /options:{name} -->"
         assert block in readme, f"README table {name!r} is stale: run python -m dreamer.spec.docs"
+
+
+def test_an_error_carries_its_field_and_each_surface_spells_it() -> None:
+    import pickle
+
+    from dreamer.cli.options import flag
+
+    exc = DreamerError("not enough memory; try `max_side` 512", field="max_side", refs=("tile",))
+    assert str(exc) == "not enough memory; try max_side 512"
+    assert exc.spelled(flag) == "not enough memory; try --max-side 512"
+    back = pickle.loads(pickle.dumps(exc))
+    assert (str(back), back.field) == (str(exc), "max_side")
+    prefixed = DreamerError("blocks.9: no such layer", field="layers")
+    assert (str(prefixed), prefixed.spelled(flag)) == (
+        "layers blocks.9: no such layer",
+        "--layer blocks.9: no such layer",
+    )
+
+
+def test_errors_below_the_surfaces_spell_no_cli_flags() -> None:
+    import ast
+    import re
+
+    root = Path(__file__).parents[1] / "dreamer"
+    spelled = []
+    for layer in ("core", "nets", "featvis", "engine"):
+        for path in sorted((root / layer).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "DreamerError":
+                    text = " ".join(
+                        c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, str)
+                    )
+                    if re.search(r"--[a-z]", text):
+                        spelled.append(f"{path.relative_to(root)}:{node.lineno}: {text}")
+    assert spelled == []
+
+
+def test_the_cli_names_a_library_error_by_its_flag(use_random_model, cat: Path, tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["render", str(cat), "--device", "tpu", "-o", str(tmp_path / "o.png")])
+    assert result.output.strip() == "Error: --device: unknown device 'tpu' (use auto, cpu, cuda, cuda:N or mps)"
+    with pytest.raises(DreamerError, match="^device: unknown device 'tpu'"):
+        from dreamer.engine.engine import Engine
+
+        Engine(device="tpu")

@@ -152,7 +152,7 @@ def test_auto_precision_is_bf16_only_on_cpus_with_native_bf16() -> None:
     assert place("cpu", work="visualize").precision == "fp32"  # small batches: fp32 measured faster
     assert place(torch.device("cuda")).precision == "fp32"  # not measured on GPUs: stays exact
     assert place("cpu", "fp32").precision == "fp32"
-    with pytest.raises(DreamerError, match="--precision must be one of auto, fp32, bf16, fp16"):
+    with pytest.raises(DreamerError, match="^precision must be one of auto, fp32, bf16, fp16"):
         place("cpu", "fp8")
 
 

@@ -305,3 +305,33 @@ def test_host_other_than_localhost_warns(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     assert "anyone who can reach this machine" in result.output
     assert launched["server_name"] == "0.0.0.0" and launched["closed"]
+
+
+def test_a_form_shows_its_profiles_knobs_with_its_presets_defaults() -> None:
+    from dreamer.spec.profiles import Part, profile
+    from dreamer.studio.forms import controls
+
+    with gr.Blocks():
+        form = controls(Part(VisSpec, VisSpec(size=40), exclude=("alpha", "seed")))
+        dream = controls(profile("studio-dream").part(DreamSpec))
+    assert "alpha" not in form.names and "seed" not in form.names and "size" in form.names
+    assert form.components[form.names.index("size")].value == 40
+    assert sorted(dream.names) == sorted(profile("studio-dream").part(DreamSpec).names())
+
+
+def test_the_page_names_a_bad_value_by_its_controls_label(random_engine: Engine, tmp_path: Path) -> None:
+    from dreamer.errors import DreamerError
+    from dreamer.spec.profiles import profile
+    from dreamer.studio.app import Studio
+    from dreamer.studio.forms import controls
+    from dreamer.studio.session import public
+
+    studio = Studio(random_engine, StudioConfig(cache=tmp_path))
+    with gr.Blocks():
+        form = controls(profile("studio-dream").part(DreamSpec))
+    values = form.values(DreamSpec())
+    values[form.names.index("octave_scale")] = 0.5
+    with pytest.raises(gr.Error, match="octave scale must be greater than 1"):
+        studio.spec(form, tuple(values))
+    missing = DreamerError("`guide_layer`: lite0 has no default dream layer; name one", field="guide_layer")
+    assert public(missing) == "guide layer: lite0 has no default dream layer; name one"

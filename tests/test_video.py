@@ -21,13 +21,13 @@ from dreamer.cli import cli  # noqa: E402
 from dreamer.errors import DreamerError  # noqa: E402
 from dreamer.outputs.metadata import read_metadata  # noqa: E402
 from dreamer.samples import sample_path  # noqa: E402
+from dreamer.spec import VIDEO_SPEC, VideoSpec  # noqa: E402
 from dreamer.spec.schema import Kind  # noqa: E402
 from dreamer.video import flow as fl  # noqa: E402
 from dreamer.video import run as video_run  # noqa: E402
 from dreamer.video.frames import STATE  # noqa: E402
 from dreamer.video.io import probe  # noqa: E402
 from dreamer.video.run import carry, dream_video, rms  # noqa: E402
-from dreamer.video.spec import VIDEO_SPEC, VideoSpec  # noqa: E402
 from dreamer.video.synth import motion_clip, motion_frames  # noqa: E402
 
 FAST = VIDEO_SPEC.replace(octaves=1, steps=2, jitter=8, max_side=48)

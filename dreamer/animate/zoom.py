@@ -26,8 +26,9 @@ from dreamer.engine.seeds import frame_seed, seeded
 from dreamer.errors import DreamerError
 from dreamer.outputs.frames import FramesFolder, frame_size
 from dreamer.outputs.images import as_loaded, load_image
+from dreamer.spec.presets import ZOOM_SPEC
 from dreamer.spec.schema import to_dict
-from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec
+from dreamer.spec.specs import DreamSpec, MotionSpec
 
 MANIFEST = "zoom.json"
 

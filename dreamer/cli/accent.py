@@ -9,11 +9,10 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import given, spec_options
+from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import run_env
-from dreamer.spec.specs import RunEnv, VisSpec
-
-ACCENT_DEFAULTS = VisSpec(size=224)  # the photo's longer side: enough to see what changed, a minute on a CPU
+from dreamer.spec.profiles import profile
+from dreamer.spec.specs import VisSpec
 
 
 @cli.command()
@@ -21,24 +20,7 @@ ACCENT_DEFAULTS = VisSpec(size=224)  # the photo's longer side: enough to see wh
 @click.option("--channel", "target_channel", help="The channel to accentuate, LAYER:C, e.g. blocks.5:17.")
 @click.option("--class", "target_class", help='The ImageNet class to accentuate, e.g. "tabby" or 281.')
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file. [default: PHOTO_accent.png]")
-@spec_options(
-    VisSpec,
-    ACCENT_DEFAULTS,
-    exclude=(
-        "param",
-        "spectrum",
-        "crops",
-        "crop_min",
-        "crop_max",
-        "crop_noise",
-        "diversity",
-        "diversity_weight",
-        "diversity_layer",
-        "alpha",
-        "batch",
-    ),
-)
-@spec_options(RunEnv, exclude=("tile",))
+@profile_options("accent")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def accent(
@@ -64,7 +46,7 @@ def accent(
     loaded = load_image(photo)
     output = output or default_output_path(photo, "_accent")
     check_output_path(output, (photo,))
-    spec = resolve(VisSpec, given(ctx, params, VisSpec), base=ACCENT_DEFAULTS)
+    spec = resolve(VisSpec, given(ctx, params, VisSpec), base=profile("accent").defaults(VisSpec))
     engine = Engine(run_env(ctx, params))
     model = engine.model(spec.model, spec.weights, "visualize")  # the copy the accentuation will run on
     if target_channel is not None:

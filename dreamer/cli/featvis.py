@@ -8,10 +8,10 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import given, spec_options
+from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import run_env
 from dreamer.spec.resolve import resolve
-from dreamer.spec.specs import RunEnv, VisSpec
+from dreamer.spec.specs import VisSpec
 
 
 def _names(text: str | None) -> list[str] | None:
@@ -22,7 +22,7 @@ def _columns(columns: int | None) -> int | None:
     if columns is not None and columns < 1:
         from dreamer.errors import DreamerError
 
-        raise DreamerError(f"--columns must be at least 1 (got {columns})", field="columns")
+        raise DreamerError(f"must be at least 1 (got {columns})", field="columns")
     return columns
 
 
@@ -58,8 +58,7 @@ def _save_sheet(out: Any, output: Path, quiet: bool) -> None:
 @click.option("--classes", help='ImageNet class names, e.g. "goldfish,flamingo,school bus".')
 @click.option("--columns", type=int, help="Columns of the sheet. [default: tidy]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file (.png, .jpg, .webp).")
-@spec_options(VisSpec)
-@spec_options(RunEnv, exclude=("tile",))
+@profile_options("grid")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def grid(
@@ -100,8 +99,7 @@ def grid(
 @click.option("--top", type=int, help="The K channels that respond most to the photo. [default: 8]")
 @click.option("--columns", type=int, help="Columns of the sheet. [default: 2]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file. [default: PHOTO_maps.png]")
-@spec_options(VisSpec)
-@spec_options(RunEnv, exclude=("tile",))
+@profile_options("maps")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def maps(

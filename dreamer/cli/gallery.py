@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import given, spec_options
+from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import run_env
 from dreamer.errors import install_line
-from dreamer.spec.specs import DreamSpec, RunEnv
+from dreamer.spec.specs import DreamSpec
 
 
 @cli.command("gallery")
@@ -46,8 +46,7 @@ from dreamer.spec.specs import DreamSpec, RunEnv
     is_flag=True,
     help="Ray workers read photos and write images themselves: every node must see PHOTOS and -o at the same paths.",
 )
-@spec_options(DreamSpec)
-@spec_options(RunEnv)
+@profile_options("gallery")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bars.")
 @click.pass_context
 def gallery_command(

@@ -1,4 +1,4 @@
-"""The ``dreamer`` command group: library errors become one line, Ctrl-C exit status 130."""
+"""The ``dreamer`` command group: library errors become one line naming the flag at fault, Ctrl-C exit status 130."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from dreamer.cli.options import flag
 from dreamer.errors import DreamerError, DreamerWarning, one_line
 from dreamer.spec.schema import QUICK_ENV, quick_trial
 from dreamer.version import DISTRIBUTION, __version__
@@ -28,8 +29,9 @@ class DreamerGroup(click.Group):
             warnings.showwarning = _show_warning
             try:
                 return super().invoke(ctx)
-            except DreamerError as exc:
-                raise click.ClickException(one_line(str(exc))) from None
+            except DreamerError as exc:  # its field is spelled as the command's flag
+                command = ctx.invoked_subcommand
+                raise click.ClickException(one_line(exc.spelled(lambda name: flag(name, command)))) from None
             except KeyboardInterrupt:
                 click.echo("interrupted: stopped before finishing; no partial output was written", err=True)
                 ctx.exit(130)

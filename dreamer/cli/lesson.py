@@ -8,51 +8,32 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import spec_options
+from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import dream_spec, run_env
-from dreamer.spec.specs import DEFAULT_MODEL, MODEL_HELP, DreamSpec, RunEnv
+from dreamer.spec.lesson import LessonSpec
+from dreamer.spec.profiles import profile
+from dreamer.spec.resolve import resolve
+from dreamer.spec.specs import DreamSpec
 
 PATH = click.Path(path_type=Path, readable=False)
-SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size than render's
 
 
 @cli.command()
 @click.argument("photo", type=PATH)
 @click.option("-o", "--output", type=PATH, help="Folder for index.html and its figures. [default: PHOTO_lesson]")
-@click.option("--model", default=DEFAULT_MODEL, show_default=True, help=MODEL_HELP)
-@click.option("--weights", type=PATH, help="State-dict file to load into --model.")
-@click.option(
-    "--max-side", default=512, show_default=True, type=click.IntRange(64), help="Photo size the network sees."
-)
-@click.option("--top", default=3, show_default=True, type=click.IntRange(1, 8), help="Channels shown per stage.")
-@click.option("--vis-size", default=112, show_default=True, type=click.IntRange(32), help="Visualisation size (px).")
-@click.option("--vis-steps", default=128, show_default=True, type=click.IntRange(1), help="Visualisation steps.")
-@click.option("--seed", type=click.IntRange(0), help="Random seed for the dreams and visualisations. [default: random]")
-@spec_options(RunEnv)
+@profile_options("lesson")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
-def lesson(
-    ctx: click.Context,
-    photo: Path,
-    output: Path | None,
-    model: str,
-    weights: str | None,
-    max_side: int,
-    top: int,
-    vis_size: int,
-    vis_steps: int,
-    seed: int | None,
-    quiet: bool,
-    **params: Any,
-) -> None:
+def lesson(ctx: click.Context, photo: Path, output: Path | None, quiet: bool, **params: Any) -> None:
     """A page that tells how a CNN works, every figure drawn by the real network on PHOTO."""
     from tqdm.auto import tqdm
 
     from dreamer.engine.engine import Engine
-    from dreamer.lecture.lesson import SECTION_NAMES, VIS
+    from dreamer.lecture.lesson import SECTION_NAMES
     from dreamer.lecture.lesson import lesson as make_lesson
     from dreamer.outputs.images import load_image
 
+    spec = resolve(LessonSpec, given(ctx, params, LessonSpec))
     loaded = load_image(photo)
     engine = Engine(run_env(ctx, params))
     output = output or photo.with_name(f"{photo.stem}_lesson")
@@ -65,12 +46,12 @@ def lesson(
         page = make_lesson(
             loaded,
             output,
-            model=model,
-            weights=weights,
-            max_side=max_side,
-            top=top,
-            seed=seed,
-            vis=VIS.replace(size=vis_size, steps=vis_steps),
+            model=spec.model,
+            weights=spec.weights,
+            max_side=spec.max_side,
+            top=spec.top,
+            seed=spec.seed,
+            vis=spec.vis(),
             engine=engine,
             on_section=on_section,
         )
@@ -82,8 +63,7 @@ def lesson(
 @click.argument("photo", type=PATH)
 @click.option("-o", "--output", type=PATH, help="Output file. [default: PHOTO_sweep.png]")
 @click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
-@spec_options(DreamSpec, SWEEP_SPEC)
-@spec_options(RunEnv)
+@profile_options("sweep")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def sweep(ctx: click.Context, photo: Path, output: Path | None, style: str | None, quiet: bool, **params: Any) -> None:
@@ -94,7 +74,7 @@ def sweep(ctx: click.Context, photo: Path, output: Path | None, style: str | Non
     from dreamer.lecture.sweep import sweep as make_sweep
     from dreamer.outputs.images import check_output_path, default_output_path, load_image, save_image
 
-    spec, provenance = dream_spec(ctx, params, style=style, replay=None, base=SWEEP_SPEC)
+    spec, provenance = dream_spec(ctx, params, style=style, replay=None, base=profile("sweep").defaults(DreamSpec))
     engine = Engine(run_env(ctx, params))
     loaded = load_image(photo)
     output = output or default_output_path(photo, "_sweep")

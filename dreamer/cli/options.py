@@ -1,4 +1,4 @@
-"""Click options derived from the schema: one option per knob, its help and default from the declaration.
+"""Click options derived from the schema: one option per knob of a command's profile, help and default declared.
 
 Values are told apart by where they came from (Click's parameter source), not by ``None``
 sentinels: only options given on the command line override a style or a replayed PNG, and an
@@ -15,6 +15,7 @@ import click
 from click.core import ParameterSource
 
 from dreamer.errors import DreamerError
+from dreamer.spec.profiles import PROFILES, profile
 from dreamer.spec.resolve import Source, cli_flag, from_options
 from dreamer.spec.schema import Knob, base_type, field_type, knobs
 
@@ -52,14 +53,15 @@ def knob_option(cls: type, name: str, defaults: Any) -> Callable[[Any], Any]:
     return click.option(*decls, name, help=help_text, **extra)
 
 
-def spec_options(cls: type, defaults: Any = None, exclude: tuple[str, ...] = ()) -> Callable[[Any], Any]:
-    """A decorator adding one option per CLI knob of ``cls`` (declaration order)."""
-    defaults = defaults if defaults is not None else cls()
+def profile_options(command: str, *classes: type) -> Callable[[Any], Any]:
+    """A decorator adding one option per CLI knob of the command's profile (of ``classes``, default all of it)."""
+    parts = [p for p in profile(command).parts if not classes or p.cls in classes]
 
     def decorate(f: Any) -> Any:
-        for name, (_, k) in reversed(list(knobs(cls).items())):
-            if k.cli and name not in exclude:
-                f = knob_option(cls, name, defaults)(f)
+        for part in reversed(parts):
+            for name in reversed(part.names()):
+                if knobs(part.cls)[name][1].cli:
+                    f = knob_option(part.cls, name, part.defaults)(f)
         return f
 
     return decorate
@@ -75,6 +77,15 @@ def given(ctx: click.Context, params: dict[str, Any], cls: type) -> Source:
                 try:
                     value = k.parse(value)
                 except DreamerError as exc:
-                    raise DreamerError(f"{cli_flag(name, cls)} {exc}", field=name) from None
+                    raise exc.spell(lambda n: cli_flag(n, cls)) from None
             values[name] = value
     return from_options(values, cls, cli=True)
+
+
+def flag(field: str, command: str | None = None) -> str:
+    """How the CLI spells an error's field: its knob's flag (the command's own knobs first), else ``--field``."""
+    own = PROFILES[command].parts if command in PROFILES else ()
+    for part in (*own, *(p for prof in PROFILES.values() for p in prof.parts)):
+        if field in knobs(part.cls):
+            return cli_flag(field, part.cls)
+    return cli_flag(field)

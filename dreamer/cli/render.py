@@ -9,10 +9,11 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import spec_options
+from dreamer.cli.options import profile_options
 from dreamer.cli.settings import dream_spec, run_env
 from dreamer.errors import one_line
-from dreamer.spec.specs import DreamSpec, RunEnv
+from dreamer.spec.profiles import profile
+from dreamer.spec.specs import DreamSpec
 
 PATH = click.Path(path_type=Path, readable=False)
 
@@ -22,8 +23,7 @@ PATH = click.Path(path_type=Path, readable=False)
 @click.option("-o", "--output", type=PATH, help="Output file (.png, .jpg, .webp). [default: PHOTO_dream.png]")
 @click.option("--replay", type=PATH, help="Take the look from a dreamer PNG (options given here still win).")
 @click.option("-s", "--style", help="A preset: a name from `dreamer styles` or a .toml file (options given here win).")
-@spec_options(DreamSpec)
-@spec_options(RunEnv)
+@profile_options("render")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def render(
@@ -40,7 +40,7 @@ def render(
     from dreamer.outputs.images import check_output_path, default_output_path, fit_max_side, load_image, save_dream
     from dreamer.runners.progress import progress_bar
 
-    spec, provenance = dream_spec(ctx, params, style=style, replay=replay, base=DreamSpec())
+    spec, provenance = dream_spec(ctx, params, style=style, replay=replay, base=profile("render").defaults(DreamSpec))
     env = run_env(ctx, params)
     loaded = load_image(photo)
     output = output or default_output_path(photo)
@@ -55,8 +55,7 @@ def render(
 
 
 @cli.command()
-@click.option("--model", default=DreamSpec().model, show_default=True, help="Model name.")
-@click.option("--weights", type=PATH, help="State-dict file to load into --model.")
+@profile_options("layers")
 @click.option(
     "--size", default=224, show_default=True, type=click.IntRange(16, 4096), help="Input size for the shapes."
 )

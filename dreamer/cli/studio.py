@@ -9,10 +9,9 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import spec_options
+from dreamer.cli.options import profile_options
 from dreamer.cli.settings import run_env
 from dreamer.errors import install_line
-from dreamer.spec.specs import RunEnv
 
 NEEDS = f"the studio needs Gradio: {install_line('studio')}"
 
@@ -35,7 +34,7 @@ NEEDS = f"the studio needs Gradio: {install_line('studio')}"
     type=click.Path(path_type=Path, file_okay=False),
     help="Where layer thumbnails are cached. [default: $DREAMER_CACHE or ~/.cache/dreamer]",
 )
-@spec_options(RunEnv)
+@profile_options("studio")
 @click.pass_context
 def studio(
     ctx: click.Context, port: int, host: str, allow_downloads: bool, cache_dir: Path | None, **params: Any

@@ -1,4 +1,4 @@
-"""``dreamer video``: dream a clip with frame-to-frame coherence (options from ``VideoSpec`` and the schema)."""
+"""``dreamer video``: dream a clip with frame-to-frame coherence (options from its profile)."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import given, spec_options
+from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import dream_spec, run_env
 from dreamer.errors import install_line
+from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import resolve
-from dreamer.spec.specs import DreamSpec, RunEnv
-from dreamer.video.spec import VIDEO_SPEC, VideoSpec
+from dreamer.spec.specs import DreamSpec
+from dreamer.spec.video import VideoSpec
 
 
 @cli.command(
@@ -39,9 +40,7 @@ from dreamer.video.spec import VIDEO_SPEC, VideoSpec
     help="Where frames go (and a resume looks). [default: the folder -o names, else OUTPUT_frames/]",
 )
 @click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
-@spec_options(VideoSpec)
-@spec_options(DreamSpec, VIDEO_SPEC)
-@spec_options(RunEnv)
+@profile_options("video")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def video(
@@ -61,7 +60,7 @@ def video(
     from dreamer.video.run import FrameDone, dream_video
 
     knobs = resolve(VideoSpec, given(ctx, params, VideoSpec))
-    spec, _ = dream_spec(ctx, params, style=style, replay=None, base=VIDEO_SPEC)
+    spec, _ = dream_spec(ctx, params, style=style, replay=None, base=profile("video").defaults(DreamSpec))
     engine = Engine(run_env(ctx, params))
     output = output or source.with_name(f"{source.stem}_dream.mp4")
     bars: list[Any] = []  # opened at the first finished frame, so an early error stays one line

@@ -8,10 +8,11 @@ from typing import Any
 import click
 
 from dreamer.cli.group import cli
-from dreamer.cli.options import given, spec_options
+from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import dream_spec, run_env
+from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import resolve
-from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, RunEnv
+from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv
 
 
 @cli.command(
@@ -22,7 +23,7 @@ from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, RunEnv
     )
 )
 @click.argument("photo", type=click.Path(path_type=Path))
-@spec_options(MotionSpec)
+@profile_options("zoom", MotionSpec)
 @click.option(
     "-o",
     "--output",
@@ -35,8 +36,7 @@ from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, RunEnv
     help="Where frames go (and a resume looks). [default: the folder -o names, else OUTPUT_frames/]",
 )
 @click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
-@spec_options(DreamSpec, ZOOM_SPEC)
-@spec_options(RunEnv)
+@profile_options("zoom", DreamSpec, RunEnv)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
 def zoom(
@@ -57,7 +57,7 @@ def zoom(
     from dreamer.outputs.frames import finished_frames, frames_folder
 
     motion = resolve(MotionSpec, given(ctx, params, MotionSpec))
-    spec, _ = dream_spec(ctx, params, style=style, replay=None, base=ZOOM_SPEC)
+    spec, _ = dream_spec(ctx, params, style=style, replay=None, base=profile("zoom").defaults(DreamSpec))
     engine = Engine(run_env(ctx, params))
     # A fixed default name (not numbered like render's), so the same command finds its frames to resume.
     output = output or photo.with_name(f"{photo.stem}_zoom.gif")

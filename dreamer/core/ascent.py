@@ -68,7 +68,8 @@ def normalize_gradient(grad: torch.Tensor, how: str = "mean") -> torch.Tensor:
     if not bool(torch.isfinite(scale)):  # one NaN or inf anywhere makes the scale non-finite
         raise DreamerError(
             "the gradient became NaN or infinite, so the image would be ruined; "
-            "try a smaller --step-size, smaller layer weights or --precision fp32"
+            "try a smaller `step_size`, smaller layer weights or `precision` fp32",
+            refs=("step_size", "precision"),
         )
     return grad / scale.clamp_min(1e-30)  # a zero gradient stays zero
 

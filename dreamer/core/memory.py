@@ -1,13 +1,11 @@
 """Memory planning: estimate what a render needs before it starts, then tile (or refuse) to fit.
 
 The estimate is measured, not guessed: one small forward pass records the bytes autograd saves
-for the backward pass, per input pixel, for this model, layers and precision.
+for the backward pass, per input pixel, for this model, layers and precision. How much memory
+there is comes in as a number (``dreamer.engine.memory`` asks the machine): core reads no files.
 """
 
 from __future__ import annotations
-
-import os
-import re
 
 import torch
 
@@ -18,33 +16,6 @@ from dreamer.errors import DreamerError
 MIN_TILE = 128  # below this the network sees too little context to dream
 BUDGET_FRACTION = 0.6  # leave room for the rest of the process and the system
 IMAGE_BYTES_PER_PIXEL = 3 * 4 * 8  # fp32 RGB: image, base, detail, gradient, rolled copies, smoothing
-
-
-def _parse_bytes(text: str) -> int:
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?\s*", text.lower())
-    if not m:
-        raise DreamerError(f"DREAMER_MAX_MEMORY must be a size like 4G or 512M (got {text!r})")
-    return int(float(m.group(1)) * 1024 ** " kmgt".index(m.group(2) or " "))
-
-
-def available_bytes(device: torch.device) -> int:
-    """Memory a render may use now: ``DREAMER_MAX_MEMORY`` if set, else free GPU or system memory."""
-    if limit := os.environ.get("DREAMER_MAX_MEMORY"):
-        return _parse_bytes(limit)
-    if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return int(free)
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_AVPHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 8 * 1024**3  # no way to ask: assume a modest laptop
 
 
 def bytes_per_pixel(run: Run, objective: Objective, device: torch.device, side: int = 128) -> float:
@@ -80,6 +51,7 @@ def plan_tile(h: int, w: int, tile: int, auto: int, per_pixel: float, budget: in
         side = int((budget / (IMAGE_BYTES_PER_PIXEL + per_pixel)) ** 0.5)
         raise DreamerError(
             f"not enough memory for a {w}x{h} render: about {need / 2**20:.0f} MB needed, "
-            f"{budget / 2**20:.0f} MB usable; try --max-side {max(side, 16)} or free some memory"
+            f"{budget / 2**20:.0f} MB usable; try `max_side` {max(side, 16)} or free some memory",
+            field="max_side",
         )
     return chosen

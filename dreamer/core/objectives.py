@@ -65,7 +65,9 @@ def _pick_channels(act: torch.Tensor, layer_name: str, channels: Sequence[int] |
     n = act.shape[1]
     bad = [c for c in channels if c >= n]
     if bad:
-        raise DreamerError(f"--layer {layer_name}: channel {bad[0]} out of range (the layer has {n}: 0-{n - 1})")
+        raise DreamerError(
+            f"{layer_name}: channel {bad[0]} out of range (the layer has {n}: 0-{n - 1})", field="layers"
+        )
     return act[:, list(channels)]
 
 
@@ -98,7 +100,7 @@ def neuron(name: str, c: int, y: int | None = None, x: int | None = None) -> Obj
         h, w = act.shape[-2:]
         yy, xx = h // 2 if y is None else y, w // 2 if x is None else x
         if not (0 <= yy < h and 0 <= xx < w):
-            raise DreamerError(f"--layer {name}[{c}]@{yy},{xx}: position outside the layer's {h}x{w} grid here")
+            raise DreamerError(f"{name}[{c}]@{yy},{xx}: position outside the layer's {h}x{w} grid here", field="layers")
         return act[:, yy, xx]
 
     return Objective(fn, [name], f"{name}:{c}@{y},{x}")
@@ -165,20 +167,21 @@ SPEC_HELP = (
 )
 
 
-def parse_channels(text: str, option: str = "--channels") -> list[int]:
-    """``"3,17,40-47"`` -> ``[3, 17, 40, ..., 47]``; anything else is a clear error."""
+def parse_channels(text: str, field: str = "channels", spec: str | None = None) -> list[int]:
+    """``"3,17,40-47"`` -> ``[3, 17, 40, ..., 47]``; anything else is an error naming ``field`` (and ``spec``)."""
+    where = f"`{field}` {spec}" if spec is not None else f"`{field}`"
     out: list[int] = []
     for part in text.split(","):
         part = part.strip()
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
         if not m:
-            raise DreamerError(f"{option}: bad channel list {text!r} (use e.g. 3,17,40-47)")
+            raise DreamerError(f"{where}: bad channel list {text!r} (use e.g. 3,17,40-47)", field=field)
         lo = int(m.group(1))
         hi = int(m.group(2)) if m.group(2) else lo
         if hi < lo:
-            raise DreamerError(f"{option}: bad range {part!r} in {text!r} (the end is before the start)")
+            raise DreamerError(f"{where}: bad range {part!r} in {text!r} (the end is before the start)", field=field)
         if hi - lo > 100_000:
-            raise DreamerError(f"{option}: range {part!r} is too long")
+            raise DreamerError(f"{where}: range {part!r} is too long", field=field)
         out.extend(range(lo, hi + 1))
     return list(dict.fromkeys(out))
 
@@ -186,12 +189,12 @@ def parse_channels(text: str, option: str = "--channels") -> list[int]:
 def _parse_neuron(text: str, name: str, chans: list[int] | None, pos: str) -> Objective:
     """``LAYER[C]@center`` or ``LAYER[C]@Y,X`` -> a neuron objective."""
     if chans is None or len(chans) != 1:
-        raise DreamerError(f"--layer {text}: a neuron needs exactly one channel, e.g. {name}[7]@center")
+        raise DreamerError(f"{text}: a neuron needs exactly one channel, e.g. {name}[7]@center", field="layers")
     if pos.strip() == "center":
         return neuron(name, chans[0])
     m = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", pos)
     if not m:
-        raise DreamerError(f"--layer {text}: bad neuron position {pos!r} (use @center or @Y,X)")
+        raise DreamerError(f"{text}: bad neuron position {pos!r} (use @center or @Y,X)", field="layers")
     return neuron(name, chans[0], int(m.group(1)), int(m.group(2)))
 
 
@@ -199,14 +202,16 @@ def parse_spec(text: str) -> Objective:
     """One ``LAYER[CHANNELS][@POSITION][:WEIGHT]`` spec -> weighted layer or neuron objective."""
     m = _SPEC.match(text)
     if not m:
-        raise DreamerError(f"--layer: cannot read {text!r}; expected {SPEC_HELP}")
+        raise DreamerError(f"`layers`: cannot read {text!r}; expected {SPEC_HELP}", field="layers")
     weight = float(m.group("w")) if m.group("w") else 1.0
     if not abs(weight) <= MAX_WEIGHT:  # also catches inf and nan
-        raise DreamerError(f"--layer {text}: the weight must be a number between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}")
+        raise DreamerError(
+            f"{text}: the weight must be a number between -{MAX_WEIGHT:g} and {MAX_WEIGHT:g}", field="layers"
+        )
     if m.group("neg"):
         weight = -weight
     name = m.group("layer")
-    chans = parse_channels(m.group("ch"), f"--layer {text}") if m.group("ch") is not None else None
+    chans = parse_channels(m.group("ch"), "layers", text) if m.group("ch") is not None else None
     pos = m.group("pos")
     obj = layer(name, chans) if pos is None else _parse_neuron(text, name, chans, pos)
     return obj if weight == 1.0 else weight * obj
@@ -216,5 +221,5 @@ def parse_specs(specs: Iterable[str]) -> Objective:
     """Several specs -> their sum."""
     objs = [parse_spec(s) for s in specs]
     if not objs:
-        raise DreamerError("--layer: give at least one layer")
+        raise DreamerError("`layers`: give at least one layer", field="layers")
     return sum(objs[1:], objs[0])

@@ -82,7 +82,8 @@ def dream_octaves(
                     if retried:
                         raise DreamerError(
                             f"out of GPU memory at {size[1]}x{size[0]} even with {tile} px tiles; "
-                            "try a smaller --max-side or --tile, or --device cpu"
+                            "try a smaller `max_side` or `tile`, or `device` cpu",
+                            refs=("max_side", "tile", "device"),
                         ) from None
                     retried = True
                     tile = max(MIN_TILE, (tile or max(size)) // 2)

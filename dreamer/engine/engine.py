@@ -18,13 +18,14 @@ from PIL import Image
 from torch import nn
 
 from dreamer.core.blend import finish
-from dreamer.core.memory import BUDGET_FRACTION, available_bytes, bytes_per_pixel, plan_tile
+from dreamer.core.memory import BUDGET_FRACTION, bytes_per_pixel, plan_tile
 from dreamer.core.objectives import Objective
 from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves, octave_sizes
 from dreamer.core.tensors import resize, to_pil, to_tensor
 from dreamer.engine import visualize
 from dreamer.engine.events import CancelToken, OnEvent, Warned, emit
 from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults
+from dreamer.engine.memory import available_bytes
 from dreamer.engine.plan import Plan
 from dreamer.engine.records import dream_record
 from dreamer.engine.seeds import seeded

@@ -23,7 +23,7 @@ def with_model_defaults(spec: DreamSpec, model: DreamModel) -> DreamSpec:
     """The spec with the model's defaults filled in: the dream layer, or the guide's layer."""
     if spec.guide:  # a guide replaces the default layer objective; explicit layers add to it
         if not (spec.guide_layer or model.spec.dream_layers):
-            raise DreamerError(f"--guide-layer: {model.name} has no default dream layer; name one", field="guide_layer")
+            raise DreamerError(f"`guide_layer`: {model.name} has no default dream layer; name one", field="guide_layer")
         return spec.replace(guide_layer=spec.guide_layer or model.spec.dream_layers[0])
     return spec.replace(layers=spec.layers or model.spec.dream_layers[:1])
 
@@ -34,7 +34,7 @@ def guide_objective(model: DreamModel, path: str, layer_name: str) -> Objective:
     try:
         im = load_image(path).rgb
     except DreamerError as exc:
-        raise DreamerError(f"--guide {exc}", field="guide") from None
+        raise DreamerError(str(exc), field="guide") from None
     size = fit_max_side(im.size, GUIDE_SIDE)
     im = im if size == im.size else im.resize(size, Image.Resampling.LANCZOS)
     with LayerHooks(model, [layer_name]) as run, torch.no_grad():
@@ -45,7 +45,7 @@ def guide_objective(model: DreamModel, path: str, layer_name: str) -> Objective:
 def objective_for(spec: DreamSpec, model: DreamModel) -> Objective:
     """The objective a resolved spec describes: its layer specs, its guide, or both added."""
     if not spec.guide:
-        objective = parse_specs(spec.layers)  # no layers at all is an error naming --layer
+        objective = parse_specs(spec.layers)  # no layers at all is an error naming the layers
     else:
         assert spec.guide_layer is not None  # filled in by with_model_defaults
         objective = guide_objective(model, spec.guide, spec.guide_layer)
@@ -61,7 +61,7 @@ def load_mask(path: str | os.PathLike[str], size: tuple[int, int]) -> torch.Tens
     try:
         loaded = load_image(path)
     except DreamerError as exc:
-        raise DreamerError(f"--mask {exc}", field="mask") from None
+        raise DreamerError(str(exc), field="mask") from None
     im = loaded.rgb.convert("L")
     if loaded.alpha is not None:  # transparent counts as dark
         im = Image.composite(im, Image.new("L", im.size, 0), loaded.alpha)

@@ -25,7 +25,9 @@ def class_index(model: DreamModel, name: str) -> int:
     """An ImageNet class by name (case-insensitive) or number, with close-match suggestions."""
     categories = model.spec.categories
     if not categories:
-        raise DreamerError(f"--classes: model {model.name} has no class names in its weights' metadata")
+        raise DreamerError(
+            f"`classes`: model {model.name} has no class names in its weights' metadata", field="classes"
+        )
     if name.strip().isdigit() and int(name) < len(categories):
         return int(name)
     lowered = [c.lower() for c in categories]
@@ -34,7 +36,7 @@ def class_index(model: DreamModel, name: str) -> int:
         return lowered.index(key)
     close = difflib.get_close_matches(key, lowered, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(categories[lowered.index(c)] for c in close)}?" if close else ""
-    raise DreamerError(f"--classes: unknown class {name!r}{hint}")
+    raise DreamerError(f"`classes`: unknown class {name!r}{hint}", field="classes")
 
 
 def grid_cells(
@@ -49,14 +51,16 @@ def grid_cells(
 ) -> tuple[list[Cell], int | None]:
     """The cells of a grid and its column count (None = choose a tidy one)."""
     if sum(x is not None and x != [] for x in (layer, layers, classes)) != 1:
-        raise DreamerError("give exactly one of --layer, --layers or --classes")
+        raise DreamerError("give exactly one of `layer`, `layers` or `classes`", refs=("layer", "layers", "classes"))
     if classes is not None:
         idx = [class_index(model, str(c)) for c in classes]
         return [Cell(class_logit(i), model.spec.categories[i]) for i in idx], None
     if top is not None and photo is None:
-        raise DreamerError("--top needs --photo: the channels that respond most to that photo")
+        raise DreamerError(
+            "`top` needs `photo`: the channels that respond most to that photo", field="top", refs=("photo",)
+        )
     if top is not None and channels:
-        raise DreamerError("give --channels or --top, not both")
+        raise DreamerError("give `channels` or `top`, not both", refs=("channels", "top"))
     rows = [layer] if layer is not None else list(layers or [])
     cells: list[Cell] = []
     for name in rows:

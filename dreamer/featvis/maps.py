@@ -62,7 +62,7 @@ def top_channels(model: DreamModel, photo: Any, layer: str, k: int) -> list[int]
 
 def _strongest(act: torch.Tensor, layer: str, k: int) -> list[int]:
     if not 1 <= k <= act.shape[0]:
-        raise DreamerError(f"--top {k}: layer {layer} has {act.shape[0]} channels (use 1-{act.shape[0]})")
+        raise DreamerError(f"{k}: layer {layer} has {act.shape[0]} channels (use 1-{act.shape[0]})", field="top")
     return act.mean((1, 2)).topk(k).indices.tolist()
 
 
@@ -97,9 +97,11 @@ def map_pairs(
 def pick_channels(act: torch.Tensor, layer: str, channels: Sequence[int] | None, top: int | None) -> list[int]:
     """The channels to show: the given ones (checked), else the ``top`` (default 8) strongest."""
     if channels and top is not None:
-        raise DreamerError("give --channels or --top, not both")
+        raise DreamerError("give `channels` or `top`, not both", refs=("channels", "top"))
     picked = list(channels) if channels else _strongest(act, layer, top or 8)
     bad = [c for c in picked if not 0 <= c < act.shape[0]]
     if bad:
-        raise DreamerError(f"--channels: channel {bad[0]} out of range (layer {layer} has {act.shape[0]})")
+        raise DreamerError(
+            f"`channels`: channel {bad[0]} out of range (layer {layer} has {act.shape[0]})", field="channels"
+        )
     return picked

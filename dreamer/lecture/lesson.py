@@ -28,13 +28,13 @@ from dreamer.lecture.sweep import dream_strip
 from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import as_loaded, fit_max_side, save_image
+from dreamer.spec.presets import LESSON_VIS
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, VisSpec
 from dreamer.version import __version__
 
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")
 MARKER = "lesson.json"  # a folder holding this was made by ``lesson`` and may be replaced by a new one
-VIS = VisSpec(size=112, steps=128, batch=32, param="fourier")  # as its gallery was made; maco is 4x the work a step
 
 
 def lesson(
@@ -46,7 +46,7 @@ def lesson(
     max_side: int = 512,
     top: int = 3,
     seed: int | None = None,
-    vis: VisSpec = VIS,
+    vis: VisSpec = LESSON_VIS,
     sweep_side: int = 288,
     engine: Engine | None = None,
     device: str = "auto",

@@ -53,9 +53,7 @@ def place(device: str | torch.device = AUTO, precision: str = AUTO, work: str = 
         native = work == "dream" and dev.type == "cpu" and cpu_has_native_bf16()
         precision = "bf16" if native else "fp32"
     if precision not in PRECISION_CHOICES:
-        raise DreamerError(
-            f"--precision must be one of {', '.join(PRECISION_CHOICES)} (got {precision!r})", field="precision"
-        )
+        raise DreamerError(f"must be one of {', '.join(PRECISION_CHOICES)} (got {precision!r})", field="precision")
     if precision == "fp16" and dev.type != "cuda":
         raise DreamerError(
             f"--precision fp16 needs a CUDA device (this render runs on {dev.type}); use bf16 or fp32",
@@ -104,9 +102,11 @@ def _device(device: str | torch.device) -> torch.device:
     try:
         dev = torch.device(device)
     except RuntimeError:
-        raise DreamerError(f"--device: unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)") from None
+        raise DreamerError(
+            f"`device`: unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)", field="device"
+        ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise DreamerError(f"--device {device}: CUDA is not available on this machine")
+        raise DreamerError(f"{device}: CUDA is not available on this machine", field="device")
     if dev.type == "mps" and not torch.backends.mps.is_available():
-        raise DreamerError(f"--device {device}: MPS is not available on this machine")
+        raise DreamerError(f"{device}: MPS is not available on this machine", field="device")
     return dev

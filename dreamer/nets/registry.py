@@ -33,7 +33,7 @@ def get_spec(name: str) -> ModelSpec:
     if spec is None:
         close = difflib.get_close_matches(name, list_models(), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; try {DEFAULT_MODEL}, googlenet, vgg16"
-        raise DreamerError(f"--model: unknown model {name!r}{hint}")
+        raise DreamerError(f"`model`: unknown model {name!r}{hint}", field="model")
     return spec
 
 
@@ -45,7 +45,7 @@ def build(spec: ModelSpec, weights: str | None = None) -> nn.Module:
         try:
             load_into(net, state, spec.convert_keys)
         except DreamerError as exc:
-            raise DreamerError(f"--weights {weights}: {exc}") from None
+            raise DreamerError(f"{weights}: {exc}", field="weights") from None
     else:
         net = spec.build()
     return net.float().eval().requires_grad_(False)

@@ -174,7 +174,7 @@ class DreamModel:
             return self._modules[name]
         close = difflib.get_close_matches(name, self.layer_names(), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `dreamer layers`"
-        raise DreamerError(f"--layer: model {self.name} has no layer {name!r}{hint}")
+        raise DreamerError(f"`layers`: model {self.name} has no layer {name!r}{hint}", field="layers")
 
     def check_layer(self, name: str) -> None:
         """Raise a helpful error when ``name`` is not a layer of this model."""

@@ -71,7 +71,7 @@ def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24
     if not frames:
         raise DreamerError(f"{out}: no frames to assemble")
     if not (fps > 0 and math.isfinite(fps)):
-        raise DreamerError(f"--fps must be a positive number (got {fps!r})")
+        raise DreamerError(f"must be a positive number (got {fps!r})", field="fps")
     write = _write_gif if kind == "gif" else _write_mp4
     try:
         atomic_write(out, lambda tmp: write(frames, tmp, fps))

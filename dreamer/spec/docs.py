@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from dreamer.spec.lesson import LessonSpec
+from dreamer.spec.profiles import Part, profile
 from dreamer.spec.resolve import cli_flag
 from dreamer.spec.schema import knobs
-from dreamer.spec.specs import ZOOM_SPEC, DreamSpec, MotionSpec, RunEnv, VisSpec
-from dreamer.video.spec import VideoSpec
+from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv, VisSpec
+from dreamer.spec.video import VideoSpec
 
-TABLES = {  # marker name -> (spec class, the defaults shown)
-    "render": (DreamSpec, DreamSpec()),
-    "env": (RunEnv, RunEnv()),
-    "zoom": (MotionSpec, MotionSpec()),
-    "grid": (VisSpec, VisSpec()),
-    "video": (VideoSpec, VideoSpec()),
+TABLES: dict[str, Part] = {  # marker name -> the command's part whose knobs and defaults it shows
+    "render": profile("render").part(DreamSpec),
+    "env": profile("render").part(RunEnv),
+    "zoom": profile("zoom").part(MotionSpec),
+    "grid": profile("grid").part(VisSpec),
+    "video": profile("video").part(VideoSpec),
+    "lesson": profile("lesson").part(LessonSpec),
 }
 
 
@@ -28,10 +31,12 @@ def _default(value: Any, show: str | None) -> str:
     return "none" if value is None else str(value)
 
 
-def option_table(cls: type, defaults: Any) -> str:
-    """A Markdown table of a spec's CLI knobs: flag, kind, help and default."""
+def option_table(part: Part) -> str:
+    """A Markdown table of a command part's CLI knobs: flag, kind, help and default."""
+    cls, defaults = part.cls, part.defaults
     rows = ["| option | kind | what it does | default |", "| --- | --- | --- | --- |"]
-    for name, (_, k) in knobs(cls).items():
+    for name in part.names():
+        k = knobs(cls)[name][1]
         if not k.cli:
             continue
         flag = cli_flag(name, cls)
@@ -46,19 +51,17 @@ def option_table(cls: type, defaults: Any) -> str:
 
 def zoom_defaults() -> str:
     """The knobs whose zoom default differs from a still's, as one line."""
-    still = DreamSpec()
+    still, frame = profile("render").defaults(DreamSpec), profile("zoom").defaults(DreamSpec)
     changed = [
-        f"`{cli_flag(n)}` {getattr(ZOOM_SPEC, n)}"
-        for n in knobs(DreamSpec)
-        if getattr(ZOOM_SPEC, n) != getattr(still, n)
+        f"`{cli_flag(n)}` {getattr(frame, n)}" for n in knobs(DreamSpec) if getattr(frame, n) != getattr(still, n)
     ]
     return "Zoom frames dream lighter than a still: " + ", ".join(changed) + "."
 
 
 def main() -> None:
     """Print each table under its README marker name."""
-    for name, (cls, defaults) in TABLES.items():
-        print(f"<!-- options:{name} -->\n{option_table(cls, defaults)}\n<!-- /options:{name} -->\n")
+    for name, part in TABLES.items():
+        print(f"<!-- options:{name} -->\n{option_table(part)}\n<!-- /options:{name} -->\n")
     print(zoom_defaults())
 
 

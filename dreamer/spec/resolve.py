@@ -2,7 +2,8 @@
 
 Each source is a mapping of knob names to values plus how to name a knob in an error, so a bad
 value reads ``--octave-scale must be greater than 1`` from the command line, ``classic.toml: key
-'octave_scale' ...`` from a style and ``photo.png: key 'octave_scale' ...`` from a replayed PNG.
+'octave_scale' ...`` from a style and ``photo.png: key 'octave_scale' ...`` from a replayed PNG;
+arguments leave the field to the surface (``octave_scale`` in Python, ``octave scale`` in the studio).
 Every source gets the same type, range and finiteness checks (``dreamer.spec.schema.check``).
 """
 
@@ -24,7 +25,7 @@ class Source:
     """Values from one place, with how that place names a knob in an error."""
 
     values: Mapping[str, Any]
-    name: Callable[[str], str]  # knob name -> how the user spelled it here
+    name: Callable[[str], str] | None  # knob name -> how the user spelled it here; None: the surface spells it
     kinds: tuple[Kind, ...] = tuple(Kind)  # the kinds this source may set; others are dropped
     strict: bool = True  # exact types (files); False for values a parser already typed (the CLI)
     unknown_ok: bool = False  # ignore keys that are not knobs (a PNG also records provenance)
@@ -38,8 +39,8 @@ def cli_flag(name: str, cls: type | None = None) -> str:
 
 
 def from_options(values: Mapping[str, Any], cls: type, *, cli: bool = True) -> Source:
-    """Explicit options: given on the command line (named by flag) or as library arguments (by name)."""
-    return Source(values, (lambda n: cli_flag(n, cls)) if cli else str, strict=not cli)
+    """Explicit options: given on the command line (named by flag) or as arguments (errors carry the field)."""
+    return Source(values, (lambda n: cli_flag(n, cls)) if cli else None, strict=not cli)
 
 
 def from_file(values: Mapping[str, Any], where: str, *, kinds: tuple[Kind, ...], unknown_ok: bool = False) -> Source:
@@ -50,7 +51,7 @@ def from_file(values: Mapping[str, Any], where: str, *, kinds: tuple[Kind, ...],
 def _unknown(source: Source, key: str, names: list[str]) -> DreamerError:
     close = difflib.get_close_matches(key, names, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else f"; allowed: {', '.join(names)}"
-    return DreamerError(f"{source.name(key)}: unknown setting{hint}", field=key)
+    return DreamerError(f"{(source.name or str)(key)}: unknown setting{hint}")
 
 
 def checked(cls: type, source: Source) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def checked(cls: type, source: Source) -> dict[str, Any]:
         try:
             out[key] = check(cls, key, value, strict=source.strict)
         except DreamerError as exc:
-            raise DreamerError(f"{source.name(key)} {exc}", field=key) from None
+            raise (exc.spell(source.name) if source.name else exc) from None
     return out
 
 
@@ -82,6 +83,6 @@ def resolve(cls: type[T], *sources: Source, base: T | None = None) -> T:
         return start.replace(**merged)  # type: ignore[attr-defined]
     except DreamerError as exc:  # a rule across knobs (e.g. tile 0 or >= 64): name it like its source
         owner = next((s for s in reversed(sources) if exc.field in s.values), None)
-        if owner is None:
+        if owner is None or owner.name is None:
             raise
-        raise DreamerError(f"{owner.name(exc.field or '')} {str(exc).removeprefix(f'{exc.field} ')}") from None
+        raise exc.spell(owner.name) from None

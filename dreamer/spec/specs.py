@@ -2,6 +2,8 @@
 
 ``DreamSpec`` and ``VisSpec`` hold the look (replayed and hashed) and the files a run reads;
 ``RunEnv`` holds where it runs (never replayed); ``MotionSpec`` the zoom animation's camera.
+``VideoSpec`` (``dreamer.spec.video``) and ``LessonSpec`` (``dreamer.spec.lesson``) sit beside them;
+the presets built from them are in ``dreamer.spec.presets``, which command takes which in ``profiles``.
 """
 
 from __future__ import annotations
@@ -48,9 +50,34 @@ MODEL_HELP = (
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
+# The knobs several specs share, each declared once here (a dataclass field cannot be reused between classes).
+def model_knob() -> Any:
+    """``model``: the network by registry name."""
+    return knob(DEFAULT_MODEL, MODEL_HELP, group="layers")
+
+
+def weights_knob() -> Any:
+    """``weights``: a state-dict file loaded into the model."""
+    return knob(
+        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
+    )
+
+
 def seed_knob() -> Any:
-    """The seed of every spec with randomness in it, declared here once (the engine draws it when not given)."""
+    """``seed``: the run's random seed, drawn and recorded when not given."""
     return knob(None, SEED_HELP, lo=0, hi=MAX_INT, show="random, recorded", group="steps")
+
+
+def max_side_knob(default: int) -> Any:
+    """``max_side``: the work size of a photo."""
+    return knob(
+        default,
+        "Work size: the longer side is scaled down to this many pixels.",
+        lo=16,
+        hi=65_536,
+        group="octaves",
+        quick=64,
+    )
 
 
 def _per_param(knob_name: str) -> str:
@@ -64,11 +91,8 @@ class Spec:
     """Shared behaviour of the frozen spec dataclasses: checked on creation, copied with changes."""
 
     def __post_init__(self) -> None:
-        """Check every knob's type and range, naming the argument."""
-        try:
-            validate(self)
-        except DreamerError as exc:
-            raise DreamerError(f"{exc.field} {exc}", field=exc.field) from None
+        """Check every knob's type and range (an error names the argument: it carries the field)."""
+        validate(self)
 
     def replace(self, **changes: Any) -> Any:
         """A copy with some knobs changed (checked again); an unknown name is an error that suggests one."""
@@ -77,7 +101,7 @@ class Spec:
             if name not in names:
                 close = difflib.get_close_matches(name, names, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise DreamerError(f"{type(self).__name__} has no setting {name!r}{hint}", field=name)
+                raise DreamerError(f"{type(self).__name__} has no setting {name!r}{hint}")
         return dataclasses.replace(self, **changes)  # type: ignore[type-var]
 
 
@@ -85,10 +109,8 @@ class Spec:
 class DreamSpec(Spec):
     """What a dream looks like: every render knob, with defaults that give a good dream on the bundled model."""
 
-    model: str = knob(DEFAULT_MODEL, MODEL_HELP, group="layers")
-    weights: str | None = knob(
-        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
-    )
+    model: str = model_knob()
+    weights: str | None = weights_knob()
     layers: tuple[str, ...] = knob(
         (), LAYER_HELP, short="-l", flag="layer", show="the model's dream layer", group="layers"
     )
@@ -108,14 +130,7 @@ class DreamSpec(Spec):
         group="steps",
     )
     seed: int | None = seed_knob()
-    max_side: int = knob(
-        1024,
-        "Work size: the longer side is scaled down to this many pixels.",
-        lo=16,
-        hi=65_536,
-        group="octaves",
-        quick=64,
-    )
+    max_side: int = max_side_knob(1024)
     resize_back: bool = knob(True, "Return the dream at the input's size.", group="look")
     smooth: str = knob(
         "gaussian",
@@ -170,17 +185,15 @@ class RunEnv(Spec):
         """Check the knobs, then the one rule a range cannot say: a tile is 0 or at least 64 px."""
         super().__post_init__()
         if 0 < self.tile < 64:
-            raise DreamerError(f"tile must be 0 (automatic) or at least 64 (got {self.tile})", field="tile")
+            raise DreamerError(f"must be 0 (automatic) or at least 64 (got {self.tile})", field="tile")
 
 
 @dataclass(frozen=True)
 class VisSpec(Spec):
     """Feature visualisation: what to optimise from noise, how long and how."""
 
-    model: str = knob(DEFAULT_MODEL, MODEL_HELP, group="layers")
-    weights: str | None = knob(
-        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
-    )
+    model: str = model_knob()
+    weights: str | None = weights_knob()
     size: int = knob(128, "Side of each visualisation in pixels (square).", lo=32, hi=2048, group="look", quick=32)
     steps: int | None = knob(
         None, "Optimisation steps.", lo=0, hi=100_000, show=_per_param("steps"), group="steps", quick=2
@@ -290,7 +303,3 @@ class MotionSpec(Spec):
         group="motion",
     )
     fps: float = knob(24.0, "Frames per second of the GIF or MP4.", lo=0.0, lo_open=True, hi=1000.0, group="motion")
-
-
-# Lighter than a still: each zoom frame adds a little dream on top of the last one.
-ZOOM_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320)

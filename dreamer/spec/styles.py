@@ -58,7 +58,10 @@ def _check_layers(where: str, config: DreamSpec) -> None:
 
     if not config.layers:
         return
-    objective = parse_specs(config.layers)
+    try:
+        objective = parse_specs(config.layers)
+    except DreamerError as exc:
+        raise exc.spell(lambda n: f"{where}: key {n!r}") from None
     spec = get_spec(config.model)
     names = {n for n, _ in spec.architecture().named_modules() if n} | {"logits"}
     for name in objective.layers:
@@ -76,7 +79,7 @@ def load_style(name_or_path: str | Path, check_layers: bool = True) -> Style:
         names = style_names()
         close = difflib.get_close_matches(text, names, n=3)
         hint = f"did you mean {', '.join(close)}?" if close else f"choose from {', '.join(names)} or give a .toml file"
-        raise DreamerError(f"--style: no style {text!r}; {hint}")
+        raise DreamerError(f"`style`: no style {text!r}; {hint}", field="style")
     where = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

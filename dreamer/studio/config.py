@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from dreamer.spec.specs import DEFAULT_MODEL, ZOOM_SPEC, DreamSpec, MotionSpec, VisSpec
-from dreamer.studio.layers import THUMB_SPEC
+from dreamer.spec.presets import STUDIO_ZOOM, THUMB_SPEC
+from dreamer.spec.profiles import profile
+from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, MotionSpec, VisSpec
 
 BUNDLED_MODELS = (DEFAULT_MODEL,)  # ship their weights: selectable without downloading anything
 
@@ -17,11 +18,11 @@ class StudioConfig:
 
     allow_downloads: bool = False  # let the page pick torchvision models (their weights download on first use)
     cache: Path | None = None  # thumbnail cache; None = the user's cache dir (see outputs.cache.cache_dir)
-    dream_base: DreamSpec = field(default_factory=DreamSpec)
+    dream_base: DreamSpec = profile("studio-dream").defaults(DreamSpec)
     thumb_spec: VisSpec = THUMB_SPEC
-    vis_base: VisSpec = field(default_factory=lambda: VisSpec(size=96, steps=128))
-    zoom_spec: DreamSpec = field(default_factory=lambda: ZOOM_SPEC.replace(max_side=256))
-    zoom_motion: MotionSpec = field(default_factory=lambda: MotionSpec(frames=12, zoom=1.05, fps=12.0))
+    vis_base: VisSpec = profile("studio-grid").defaults(VisSpec)
+    zoom_spec: DreamSpec = STUDIO_ZOOM
+    zoom_motion: MotionSpec = profile("studio-zoom").defaults(MotionSpec)
     max_frames: int = 48  # the zoom tab is a preview; `dreamer zoom` makes long ones
     max_upload: str = "25mb"  # per uploaded file; decoded pixels are limited by load_image (DREAMER_MAX_PIXELS)
     preview_steps: int = 5  # a preview every this many steps of the largest octave (and each octave's last)

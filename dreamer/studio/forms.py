@@ -1,7 +1,8 @@
-"""Forms from the knob schema: one control per knob, grouped in accordions, and back to a spec.
+"""Forms from the knob schema: one control per knob of a tab's profile, grouped in accordions, and back to a spec.
 
-Nothing here lists knobs by hand: ``controls`` walks ``dreamer.spec.schema.knobs(cls)``, so a knob
-added to a spec shows up in the studio the way it shows up as a CLI option.
+Nothing here lists knobs by hand: ``controls`` walks a profile's part (``dreamer.spec.profiles``), the
+same table the CLI's options come from, so a knob added to a spec shows up in the studio the way it
+shows up as a CLI option.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 
 import gradio as gr
 
+from dreamer.spec.profiles import Part
 from dreamer.spec.resolve import cli_flag, from_options, resolve
 from dreamer.spec.schema import Kind, base_type, field_type, knobs, to_dict
 
@@ -59,7 +61,8 @@ def _shown(cls: type, name: str, value: Any, as_list: bool = False) -> Any:
     return value
 
 
-def _label(name: str) -> str:
+def label(name: str) -> str:
+    """A knob's control label (``guide_layer`` -> ``guide layer``): how the page names a field in an error."""
     return name.replace("_", " ")
 
 
@@ -67,10 +70,10 @@ def _control(cls: type, name: str, default: Any, choices: dict[str, Choices]) ->
     """The Gradio component for one knob: its type decides the widget, its help the tooltip."""
     _, k = knobs(cls)[name]
     tp, optional = base_type(field_type(cls, name))
-    common = {"label": _label(name), "info": k.help}
+    common = {"label": label(name), "info": k.help}
     if k.kind is Kind.FILE:
-        gr.Markdown(f"**{_label(name)}**: {k.help}")
-        return gr.File(type="filepath", file_count="single", label=_label(name))
+        gr.Markdown(f"**{label(name)}**: {k.help}")
+        return gr.File(type="filepath", file_count="single", label=label(name))
     if name in choices or k.choices:
         multi = typing.get_origin(tp) is tuple
         options = list(choices.get(name, k.choices))
@@ -90,19 +93,22 @@ def _control(cls: type, name: str, default: Any, choices: dict[str, Choices]) ->
 
 
 def controls(
-    cls: type,
+    part: Part,
     defaults: Any = None,
     *,
     choices: dict[str, Choices] | None = None,
-    skip: tuple[str, ...] = (),
-    kinds: tuple[Kind, ...] = (Kind.LOOK, Kind.FILE),
     open_groups: tuple[str, ...] = (),
 ) -> Form:
-    """One control per knob of ``cls`` (of ``kinds``), in accordions by ``Knob.group``, in declaration order."""
-    defaults = defaults if defaults is not None else cls()
+    """One control per look or file knob of a profile's part, in accordions by ``Knob.group``, in declaration order.
+
+    ``defaults`` (the server's configuration) replaces the part's preset as the values shown.
+    """
+    cls = part.cls
+    defaults = defaults if defaults is not None else part.defaults
     groups: dict[str, list[str]] = {}
-    for name, (_, k) in knobs(cls).items():
-        if k.kind in kinds and name not in skip:
+    for name in part.names():
+        k = knobs(cls)[name][1]
+        if k.kind is not Kind.ENV:  # where a run goes is the server's, never the page's
             groups.setdefault(k.group, []).append(name)
     names: list[str] = []
     components: list[Any] = []

@@ -29,7 +29,7 @@ def grid_tab(studio: Studio, state: gr.State) -> None:
             classes = gr.Textbox(
                 "", label="classes", info="ImageNet names instead of channels, e.g. goldfish, flamingo"
             )
-            form = vis_form(studio)
+            form = vis_form(studio, "studio-grid")
         with gr.Column(scale=3):
             image, status, go, stop, download = result_outputs("grid")
 

@@ -17,11 +17,11 @@ from dreamer.engine.engine import Engine
 from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
 from dreamer.outputs.images import save_image
+from dreamer.spec.presets import THUMB_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import VisSpec
 from dreamer.version import __version__
 
-THUMB_SPEC = VisSpec(size=64, steps=64, seed=0)  # small and quick: a hint of what a layer sees
 STAR = "★"
 
 

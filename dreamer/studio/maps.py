@@ -22,7 +22,7 @@ def maps_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             layer = layer_picker(studio)
             top = gr.Number(6, precision=0, label="top", info="the channels that respond most to the photo")
             channels = gr.Textbox("", label="channels", info="instead of top, e.g. 3,17,42")
-            form = vis_form(studio)
+            form = vis_form(studio, "studio-maps")
         with gr.Column(scale=3):
             image, status, go, stop, download = result_outputs("maps")
 

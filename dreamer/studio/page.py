@@ -17,6 +17,7 @@ import gradio as gr
 from dreamer.core.objectives import parse_channels
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import save_dream
+from dreamer.spec.profiles import profile
 from dreamer.spec.specs import VisSpec
 from dreamer.studio.forms import Form, controls
 from dreamer.studio.server import Studio
@@ -94,9 +95,11 @@ def wire_stop(stop: gr.Button, state: gr.State, api_name: str | bool = False) ->
     stop.click(lambda s: s.stop(), [state], None, concurrency_limit=None, api_name=api_name)
 
 
-def vis_form(studio: Studio) -> Form:
-    """The feature-visualisation knobs of the grid and maps tabs."""
-    return controls(VisSpec, studio.config.vis_base, choices={"model": studio.models}, open_groups=("steps",))
+def vis_form(studio: Studio, tab: str) -> Form:
+    """The feature-visualisation knobs of the grid or maps tab (its command profile's)."""
+    return controls(
+        profile(tab).part(VisSpec), studio.config.vis_base, choices={"model": studio.models}, open_groups=("steps",)
+    )
 
 
 def layer_picker(studio: Studio) -> gr.Dropdown:

@@ -13,6 +13,7 @@ from PIL import Image, ImageChops
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import save_dream
 from dreamer.samples import sample_names, sample_path
+from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs
 from dreamer.spec.specs import DreamSpec
@@ -72,7 +73,7 @@ class DreamTab:
                 )
                 style = gr.Dropdown([NO_STYLE, *style_names()], value=NO_STYLE, label="Style (fills the controls)")
                 self.form = form = controls(
-                    DreamSpec,
+                    profile("studio-dream").part(DreamSpec),
                     config.dream_base,
                     choices={"model": studio.models, "layers": layer_list, "guide_layer": layer_list},
                     open_groups=("layers",),

@@ -27,6 +27,7 @@ from PIL import Image
 from dreamer.engine.events import CancelToken, Event, Step, Warned
 from dreamer.errors import Cancelled, DreamerError, one_line
 from dreamer.outputs.images import LoadedImage, load_image
+from dreamer.studio.forms import label
 
 
 @dataclass(frozen=True)
@@ -154,8 +155,8 @@ def stream(run: Run, token: CancelToken, pool: concurrent.futures.Executor, time
 
 
 def public(exc: DreamerError, *paths: str | None) -> str:
-    """An error's one line with server-side folders cut from the file names it mentions."""
-    text = str(exc)
+    """An error's one line, its field named by the control's label, server-side folders cut from file names."""
+    text = exc.spelled(label)
     for p in sorted({p for p in paths if p}, key=len, reverse=True):
         text = text.replace(str(p), Path(p).name)
     text = text.replace(tempfile.gettempdir(), "…")

@@ -11,6 +11,7 @@ import gradio as gr
 from dreamer.engine.events import CancelToken
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import LoadedImage
+from dreamer.spec.profiles import profile
 from dreamer.spec.specs import MotionSpec
 from dreamer.studio.forms import controls, named
 from dreamer.studio.page import ENGINE, result_outputs, to_page, wire_stop
@@ -49,7 +50,7 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
                 f"Uses the photo uploaded in the Dream tab; a preview of at most {config.max_frames} frames "
                 f"at {config.zoom_spec.max_side} px (`dreamer zoom` makes long ones)."
             )
-            form = controls(MotionSpec, config.zoom_motion, open_groups=("motion",))
+            form = controls(profile("studio-zoom").part(MotionSpec), config.zoom_motion, open_groups=("motion",))
         with gr.Column(scale=3):
             image, status, go, stop, download = result_outputs("zoom", "GIF")
 

@@ -42,7 +42,7 @@ def flow(a: np.ndarray, b: np.ndarray, method: str = "dis") -> np.ndarray:
         return dis.calc(a, b, None)
     if method == "farneback":
         return cv2.calcOpticalFlowFarneback(a, b, None, *FARNEBACK)
-    raise DreamerError(f"--flow must be dis or farneback (got {method!r})")
+    raise DreamerError(f"must be dis or farneback (got {method!r})", field="flow")
 
 
 def _grid(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -31,12 +31,13 @@ from dreamer.errors import DreamerError
 from dreamer.outputs.animation import assemble
 from dreamer.outputs.frames import FRAME_NAME, check_folder, frame_size, frames_folder
 from dreamer.outputs.images import atomic_write
+from dreamer.spec.presets import VIDEO_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec
+from dreamer.spec.video import VideoSpec
 from dreamer.video import flow as fl
 from dreamer.video.frames import check_output, video_folder
 from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
-from dreamer.video.spec import VIDEO_SPEC, VideoSpec
 
 
 @dataclass(frozen=True)
@@ -144,7 +145,7 @@ def dream_video(
     check_folder(folder)
     info = probe(source)
     if info.duration is not None and video.start >= info.duration:
-        raise DreamerError(f"--start {video.start:g} s is past the end of {source} ({info.duration:.2f} s)")
+        raise DreamerError(f"{video.start:g} s is past the end of {source} ({info.duration:.2f} s)", field="start")
     size, fps = frame_size(info.size, spec.max_side), video.fps or info.fps
     frames_at = video_folder(folder)
     engine = engine or Engine()

@@ -48,7 +48,7 @@ def compute_spectrum(photos: Iterable[Any], side: int = SPECTRUM_SIDE, crops: in
             total += torch.fft.rfft2(d - d.mean((-2, -1), keepdim=True), norm="ortho").abs()[0]
             count += 1
     if not count:
-        raise DreamerError("--spectrum: no photos to compute a spectrum from")
+        raise DreamerError("`spectrum`: no photos to compute a spectrum from", field="spectrum")
     return (total / count).numpy().astype(np.float32)
 
 
@@ -56,10 +56,10 @@ def photos_in(folder: str | Path) -> list[Path]:
     """The photos in a folder (by suffix), sorted; an error naming the folder when there are none."""
     p = Path(folder)
     if not p.is_dir():
-        raise DreamerError(f"--spectrum {p}: not 'natural', 'powerlaw' or a folder of photos")
+        raise DreamerError(f"{p}: not 'natural', 'powerlaw' or a folder of photos", field="spectrum")
     found = sorted(f for f in p.iterdir() if f.suffix.lower() in PHOTO_SUFFIXES)
     if not found:
-        raise DreamerError(f"--spectrum {p}: no photos ({', '.join(PHOTO_SUFFIXES)}) in the folder")
+        raise DreamerError(f"{p}: no photos ({', '.join(PHOTO_SUFFIXES)}) in the folder", field="spectrum")
     return found
 
 

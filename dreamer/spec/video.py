@@ -1,7 +1,7 @@
 """Every knob of ``dreamer video``, declared once with the schema's ``knob()`` (help, range, default).
 
-The CLI builds its options from these fields (``dreamer.cli.options.spec_options``); the dream itself
-is a ``DreamSpec`` (``VIDEO_SPEC`` by default: the zoom's light still).
+The CLI builds its options from these fields (through the ``video`` profile, ``dreamer.spec.profiles``);
+the dream itself is a ``DreamSpec`` (``VIDEO_SPEC`` by default: the zoom's light still).
 """
 
 from __future__ import annotations
@@ -13,9 +13,6 @@ from dreamer.spec.specs import DreamSpec, Spec
 
 MODES = ("flow", "blend", "frames")
 FLOWS = ("dis", "farneback")
-
-# The first frame (and every frame in "frames" mode) gets this dream.
-VIDEO_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320)
 
 
 @dataclass(frozen=True)
