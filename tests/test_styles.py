@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from dreamer.cli import cli
+from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
 from dreamer.nets.registry import get_spec
 from dreamer.outputs.metadata import read_metadata
@@ -98,7 +99,7 @@ def test_validation_errors_name_the_file_and_key(tmp_path: Path, body: str, mess
     path = tmp_path / "bad.toml"
     path.write_text(body)
     with pytest.raises(DreamerError) as info:
-        load_style(str(path))
+        checked_style(str(path))
     text = str(info.value)
     assert "\n" not in text and message in text and str(path) in text, text
 

@@ -16,6 +16,7 @@ from PIL import Image, PngImagePlugin
 
 from dreamer.cli import cli
 from dreamer.cli.settings import replay_source
+from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
 from dreamer.outputs.metadata import read_metadata, read_png_text
 from dreamer.spec.resolve import resolve
@@ -169,7 +170,7 @@ def test_overflowing_options_are_refused_before_any_work(use_random_model, cat: 
 def test_an_infinite_step_in_a_style_is_refused(tmp_path: Path) -> None:
     (tmp_path / "s.toml").write_text('description = "x"\nstep_size = inf\n')
     with pytest.raises(DreamerError, match=r"s.toml: key 'step_size' must be a finite number"):
-        load_style(str(tmp_path / "s.toml"))
+        checked_style(str(tmp_path / "s.toml"))
 
 
 def test_a_non_finite_gradient_stops_the_render_and_writes_nothing(
@@ -396,6 +397,6 @@ def test_random_toml_values_raise_only_our_error(tmp_path: Path, values: dict) -
     body = 'description = "x"\n' + "".join(f"{k} = {toml(v)}\n" for k, v in values.items())
     (tmp_path / "s.toml").write_text(body)
     try:
-        load_style(str(tmp_path / "s.toml"), check_layers=False)
+        load_style(str(tmp_path / "s.toml"))
     except DreamerError as exc:
         assert "\n" not in str(exc)

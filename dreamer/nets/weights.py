@@ -17,24 +17,27 @@ def read_state_dict(path: str | os.PathLike[str]) -> dict[str, torch.Tensor]:
     """Load a state dict (or a checkpoint holding ``state_dict``) safely, ``weights_only=True``."""
     p = Path(path)
     if not p.is_file():
-        raise DreamerError(f"--weights {p}: no such file")
+        raise DreamerError(f"{p}: no such file", field="weights")
     try:
         obj = torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         if "Unsupported global" in str(exc):  # the pickle names a callable: loading it could run code
             raise DreamerError(
-                f"--weights {p}: refused: the file holds Python objects that could run code "
-                "(loaded with weights_only=True); re-save it as a plain state_dict"
+                f"{p}: refused: the file holds Python objects that could run code "
+                "(loaded with weights_only=True); re-save it as a plain state_dict",
+                field="weights",
             ) from None
-        raise DreamerError(f"--weights {p}: not a PyTorch checkpoint ({str(exc).splitlines()[0]})") from None
+        raise DreamerError(f"{p}: not a PyTorch checkpoint ({str(exc).splitlines()[0]})", field="weights") from None
     except Exception as exc:  # noqa: BLE001 - torch.load raises many kinds on garbage input
-        raise DreamerError(f"--weights {p}: not a PyTorch checkpoint ({str(exc).splitlines()[0][:100]})") from None
+        raise DreamerError(
+            f"{p}: not a PyTorch checkpoint ({str(exc).splitlines()[0][:100]})", field="weights"
+        ) from None
     for key in ("state_dict", "model_state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
             break
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
-        raise DreamerError(f"--weights {p}: not a state dict of tensors")
+        raise DreamerError(f"{p}: not a state dict of tensors", field="weights")
     return {k.removeprefix("module."): v for k, v in obj.items()}
 
 

@@ -109,8 +109,9 @@ def torchvision_spec(name: str, dream_layers: tuple[str, ...] = ()) -> ModelSpec
             cache = Path(torch.hub.get_dir()) / "checkpoints"
             raise DreamerError(
                 f"could not get the {name} weights ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
-                f"use the bundled model (--model {DEFAULT_MODEL}), place {Path(weights.url).name} in {cache}, "
-                f"or pass --weights FILE"
+                f"use the bundled model (`model` {DEFAULT_MODEL}), place {Path(weights.url).name} in {cache}, "
+                "or pass `weights` FILE",
+                refs=("model", "weights"),
             ) from None
 
     def architecture() -> nn.Module:

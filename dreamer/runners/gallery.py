@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import clean_stale_parts
 from dreamer.runners.local import Executor, LocalExecutor, render_job, run_one
@@ -19,7 +20,7 @@ from dreamer.runners.lock import folder_lock
 from dreamer.runners.pages import thumb_name, write_contact_sheet, write_index, write_manifest, write_thumbnail
 from dreamer.runners.plan import GalleryReport, Job, Result, collect_photos, is_done, plan_jobs, unique_styles
 from dreamer.spec.specs import RunEnv
-from dreamer.spec.styles import Style, load_style
+from dreamer.spec.styles import Style
 
 __all__ = ["GalleryReport", "Job", "Result", "collect_photos", "gallery", "is_done", "make_executor", "plan_jobs"]
 __all__ += ["render_job", "run_one"]  # moved to runners.local; still importable from here
@@ -48,7 +49,7 @@ def gallery(
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
         raise DreamerError(f"{out}: is a file; the gallery output must be a folder")
-    chosen = unique_styles([load_style(s) for s in dict.fromkeys(styles)])
+    chosen = unique_styles([checked_style(s) for s in dict.fromkeys(styles)])
     if not chosen:
         raise DreamerError("--style: choose at least one style (or --all-styles)")
     runner = make_executor(executor, workers, env or RunEnv(), address, shared_storage)

@@ -10,6 +10,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image, ImageChops
 
+from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import save_dream
 from dreamer.samples import sample_names, sample_path
@@ -17,7 +18,7 @@ from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs
 from dreamer.spec.specs import DreamSpec
-from dreamer.spec.styles import load_style, style_names
+from dreamer.spec.styles import style_names
 from dreamer.studio.forms import command, controls, named
 from dreamer.studio.layers import STAR
 from dreamer.studio.page import ENGINE, to_page, wire_stop
@@ -143,7 +144,7 @@ class DreamTab:
         if not name or name == NO_STYLE:
             return self.form.values(base)
         try:
-            spec = load_style(name).apply(base)
+            spec = checked_style(name).apply(base)
         except DreamerError as exc:
             raise fail(exc) from None
         changes = {}
