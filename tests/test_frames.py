@@ -11,7 +11,8 @@ from dreamer.animate.zoom import MANIFEST, render_zoom
 from dreamer.engine.events import CancelToken
 from dreamer.errors import Cancelled
 from dreamer.outputs.frames import frames_folder
-from dreamer.spec.specs import ZOOM_SPEC, MotionSpec
+from dreamer.spec.presets import ZOOM_SPEC
+from dreamer.spec.specs import MotionSpec
 
 FAST = ZOOM_SPEC.replace(octaves=1, steps=1, jitter=8, max_side=48)
 

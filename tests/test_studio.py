@@ -135,7 +135,7 @@ def test_grid_with_an_emptied_steps_box_runs_the_default_steps(server: str) -> N
 def test_zoom_tab_streams_zooms_own_events_and_a_frame_each(random_engine: Engine, tmp_path: Path) -> None:
     """No Step events made up from frames: the page gets zoom's real dream events, warnings once, frames as done."""
     from dreamer.outputs.images import load_image
-    from dreamer.spec.specs import ZOOM_SPEC
+    from dreamer.spec.presets import ZOOM_SPEC
     from dreamer.studio.page import to_page
     from dreamer.studio.server import Studio
     from dreamer.studio.session import Session, stream
