@@ -114,3 +114,19 @@ def test_styles_command_lists_and_shows() -> None:
     assert result.exit_code == 0 and "classic" in result.output and "Eyes and dog faces" in result.output
     shown = CliRunner().invoke(cli, ["styles", "show", "fur"])
     assert "octaves = 6" in shown.output and "jitter = 32   (default)" not in shown.output
+
+
+def test_all_styles_are_the_ones_whose_weights_need_no_download(tmp_path: Path) -> None:
+    """--all-styles never reaches for the network: a torchvision style joins once its weights are in the cache."""
+    import torch
+    import torchvision.models as tvm
+
+    from dreamer.engine.styles import styles_at_hand
+
+    ready, left_out = styles_at_hand()  # each test has an empty torch cache (conftest)
+    assert {"googlenet", "vgg16"} <= set(left_out) and "classic" in ready and not set(ready) & set(left_out)
+    assert sorted(ready + left_out) == style_names()
+    weights = Path(torch.hub.get_dir()) / "checkpoints" / Path(tvm.get_model_weights("vgg16").DEFAULT.url).name
+    weights.parent.mkdir(parents=True)
+    weights.write_bytes(b"")
+    assert "vgg16" in styles_at_hand()[0]

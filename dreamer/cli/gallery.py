@@ -18,7 +18,11 @@ from dreamer.spec.specs import DreamSpec
 @cli.command("gallery")
 @click.argument("photos", nargs=-1, required=True)
 @click.option("-s", "--style", "styles", multiple=True, help="A style to render each photo in (repeatable).")
-@click.option("--all-styles", is_flag=True, help="Every shipped style.")
+@click.option(
+    "--all-styles",
+    is_flag=True,
+    help="Every shipped style whose model is at hand (bundled, or its weights downloaded).",
+)
 @click.option(
     "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, readable=False), help="Gallery folder."
 )
@@ -66,11 +70,18 @@ def gallery_command(
     """Render PHOTOS (files, folders, globs) in each style, with manifest.json, index.html and a contact sheet."""
     from tqdm.auto import tqdm
 
+    from dreamer.engine.styles import styles_at_hand
     from dreamer.runners.gallery import gallery
-    from dreamer.spec.styles import style_names
 
     if all_styles:
-        styles = tuple(style_names())
+        ready, left_out = styles_at_hand()
+        styles = tuple(ready)
+        if left_out:
+            click.echo(
+                f"--all-styles: left out {', '.join(left_out)} (their models' weights would download; "
+                "name them with -s to fetch them)",
+                err=True,
+            )
     overrides = dict(given(ctx, params, DreamSpec).values)
     finished: list[Any] = []
     with tqdm(total=0, disable=quiet, desc="gallery", unit="render") as bar:

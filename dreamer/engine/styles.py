@@ -9,7 +9,7 @@ from dreamer.core.objectives import parse_specs
 from dreamer.errors import DreamerError
 from dreamer.nets.registry import get_spec
 from dreamer.spec.specs import DreamSpec
-from dreamer.spec.styles import Style, load_style
+from dreamer.spec.styles import Style, load_style, style_names
 
 
 def checked_style(name_or_path: str | Path) -> Style:
@@ -34,3 +34,11 @@ def check_layers(where: str, config: DreamSpec) -> None:
             close = difflib.get_close_matches(name, sorted(names), n=3, cutoff=0.5)
             hint = f"did you mean {', '.join(close)}?" if close else f"see `dreamer layers --model {config.model}`"
             raise DreamerError(f"{where}: key 'layers': model {config.model} has no layer {name!r}; {hint}")
+
+
+def styles_at_hand() -> tuple[list[str], list[str]]:
+    """(the shipped styles whose model's weights load with no download, the others): ``--all-styles`` runs the first."""
+    ready, left_out = [], []
+    for name in style_names():
+        (ready if get_spec(load_style(name).apply().model).at_hand() else left_out).append(name)
+    return ready, left_out

@@ -29,6 +29,7 @@ class ModelSpec:
     categories: tuple[str, ...] = ()  # class names in logit order
     input_size: int = 224  # the side it was trained at
     convert_keys: Callable[[dict], dict] = dict  # renames checkpoint keys to the architecture's
+    at_hand: Callable[[], bool] = lambda: True  # whether its default weights load with no download (shipped, cached)
 
     @property
     def dream_layer(self) -> str | None:

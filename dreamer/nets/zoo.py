@@ -102,14 +102,16 @@ def torchvision_spec(name: str, dream_layers: tuple[str, ...] = ()) -> ModelSpec
     weights = tvm.get_model_weights(name).DEFAULT
     preprocess = weights.transforms()
 
+    def cached() -> Path:
+        return Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
+
     def build() -> nn.Module:
         try:
             return tvm.get_model(name, weights=weights)
         except (OSError, RuntimeError) as exc:  # URLError is an OSError; a bad cache a RuntimeError
-            cache = Path(torch.hub.get_dir()) / "checkpoints"
             raise DreamerError(
                 f"could not get the {name} weights ({type(exc).__name__}: {str(exc).splitlines()[0][:120]}); "
-                f"use the bundled model (`model` {DEFAULT_MODEL}), place {Path(weights.url).name} in {cache}, "
+                f"use the bundled model (`model` {DEFAULT_MODEL}), place {cached().name} in {cached().parent}, "
                 "or pass `weights` FILE",
                 refs=("model", "weights"),
             ) from None
@@ -129,6 +131,7 @@ def torchvision_spec(name: str, dream_layers: tuple[str, ...] = ()) -> ModelSpec
         dream_layers=dream_layers,
         categories=tuple(weights.meta.get("categories", ())),
         input_size=preprocess.crop_size[0],
+        at_hand=lambda: cached().is_file(),
     )
 
 
