@@ -224,3 +224,24 @@ def test_an_actor_given_a_gpu_runs_on_the_one_ray_assigned() -> None:
     assert actor_device("cuda:1", 1.0) == actor_device("cuda", 0.5) == "cuda"
     assert actor_device("cuda:1", 0.0) == "cuda:1"  # no GPU in the cluster: the engine says CUDA is missing
     assert actor_device("auto", 1.0) == "auto" and actor_device("cpu", 0.0) == "cpu"
+
+
+def test_a_cluster_that_fails_to_start_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Ray raises a bare Exception when its node times out starting (seen on a loaded machine): no traceback."""
+    import ray
+    from click.testing import CliRunner
+
+    from dreamer.cli import cli
+
+    def init(**_kwargs: object) -> None:
+        raise Exception("The current node timed out during startup.\nThis could happen because ...")  # noqa: TRY002
+
+    monkeypatch.setattr(ray, "init", init)
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    shutil.copy(sample_path("chelsea"), tmp_path / "cat.png")
+    result = CliRunner().invoke(
+        cli, ["gallery", str(tmp_path / "cat.png"), "-s", "classic", "-o", str(tmp_path / "g"), "--executor", "ray"]
+    )
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    last = result.output.strip().splitlines()[-1]
+    assert last.startswith("Error: a local Ray cluster: cannot start it (") and "timed out" in last

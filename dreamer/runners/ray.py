@@ -132,9 +132,10 @@ class RayExecutor:
             options: dict[str, Any] = {"include_dashboard": False} if address == "local" else {}
             try:
                 ray.init(address=address, log_to_driver=False, logging_level=logging.WARNING, **options)
-            except (ConnectionError, RuntimeError, ValueError) as exc:
-                where = f"--address {address}" if address != "local" else "a local Ray cluster"
-                raise DreamerError(f"{where}: cannot start or join it ({_short(exc)})") from None
+            except Exception as exc:  # noqa: BLE001 - Ray raises a bare Exception when its node fails to start
+                if address == "local":
+                    raise DreamerError(f"a local Ray cluster: cannot start it ({_short(exc)})") from None
+                raise DreamerError(f"{address}: cannot start or join it ({_short(exc)})", field="address") from None
         self.info["address"] = ray.get_runtime_context().gcs_address
         return owned
 
