@@ -189,17 +189,17 @@ def test_cli_zoom_writes_gif_and_keeps_frames(runner: CliRunner, cat: Path, tmp_
     assert result.exit_code == 0, result.output
     with Image.open(out) as gif:
         assert gif.n_frames == 3 and gif.size == (48, 32)
-    assert len(_frames(tmp_path / "z_frames")) == 3
-    settings = json.loads((tmp_path / "z_frames" / MANIFEST).read_text())
+    assert len(_frames(tmp_path / "z_gif_frames")) == 3
+    settings = json.loads((tmp_path / "z_gif_frames" / MANIFEST).read_text())
     motion = settings["motion"]
     assert motion["rotate"] == 1.5 and motion["pan"] == [1.0, 0.0] and settings["spec"]["seed"] == 4
-    meta = read_metadata(tmp_path / "z_frames" / "frame_00002.png")
+    meta = read_metadata(tmp_path / "z_gif_frames" / "frame_00002.png")
     assert meta["frame"] == 2 and meta["motion"]["zoom"] == 1.04 and meta["kind"] == "frame"
     assert meta["spec"]["steps"] == 1 and meta["spec"]["seed"] == 4
     # The same command again finds every frame done and only reassembles.
-    first = (tmp_path / "z_frames" / "frame_00002.png").stat().st_mtime_ns
+    first = (tmp_path / "z_gif_frames" / "frame_00002.png").stat().st_mtime_ns
     assert runner.invoke(cli, args).exit_code == 0
-    assert (tmp_path / "z_frames" / "frame_00002.png").stat().st_mtime_ns == first
+    assert (tmp_path / "z_gif_frames" / "frame_00002.png").stat().st_mtime_ns == first
 
 
 def test_cli_zoom_to_a_folder_writes_frames_only(runner: CliRunner, cat: Path, tmp_path: Path) -> None:
@@ -243,7 +243,7 @@ def test_cli_zoom_interrupted_keeps_frames_and_resumes(
     args = ["zoom", str(cat), "--frames", "4", *CLI_FAST]
     result = runner.invoke(cli, args)
     assert result.exit_code == 130 and "2 frames kept" in result.output
-    assert len(_frames(tmp_path / "cat_zoom_frames")) == 2 and not (tmp_path / "cat_zoom.gif").exists()
+    assert len(_frames(tmp_path / "cat_zoom_gif_frames")) == 2 and not (tmp_path / "cat_zoom.gif").exists()
     result = runner.invoke(cli, args)  # the same command again: carries on from frame 2
     assert result.exit_code == 0, result.output
     assert len(calls) == 5 and Image.open(tmp_path / "cat_zoom.gif").n_frames == 4

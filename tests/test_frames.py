@@ -37,7 +37,12 @@ def test_a_run_stopped_before_its_first_frame_leaves_no_state_file(random_engine
 
 @pytest.mark.parametrize(
     ("output", "frames_dir", "folder"),
-    [("z.gif", None, "z_frames"), ("v.mp4", None, "v_frames"), ("frames", None, "frames"), ("z.gif", "mine", "mine")],
+    [
+        ("z.gif", None, "z_gif_frames"),
+        ("v.mp4", None, "v_mp4_frames"),
+        ("frames", None, "frames"),
+        ("z.gif", "mine", "mine"),
+    ],
 )
 def test_the_default_frames_folder(tmp_path: Path, output: str, frames_dir: str | None, folder: str) -> None:
     given = tmp_path / frames_dir if frames_dir else None

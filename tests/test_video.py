@@ -239,7 +239,7 @@ def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, use_random
     result = CliRunner().invoke(cli, [*args, "--max-side", "48", "--frame-steps", "1", "--duration", "0.5"])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "4 frames at 8 fps" in result.output
-    state = json.loads((tmp_path / "v_frames" / STATE).read_text())
+    state = json.loads((tmp_path / "v_gif_frames" / STATE).read_text())
     assert state["video"]["frame_steps"] == 1 and state["spec"]["seed"] == 2
     # Every VideoSpec knob is an option showing its help and default.
     options = {p.name: p for p in cli.commands["video"].params}

@@ -10,6 +10,7 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import dream_spec, run_env
+from dreamer.outputs.frames import FRAMES_DIR_HELP
 from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import resolve
 from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv
@@ -33,7 +34,7 @@ from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv
 @click.option(
     "--frames-dir",
     type=click.Path(path_type=Path),
-    help="Where frames go (and a resume looks). [default: the folder -o names, else OUTPUT_frames/]",
+    help=FRAMES_DIR_HELP,
 )
 @click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
 @profile_options("zoom", DreamSpec, RunEnv)

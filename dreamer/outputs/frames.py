@@ -33,11 +33,20 @@ def is_folder_output(output: Path) -> bool:
     return output.is_dir() or not output.suffix or str(output).endswith(("/", os.sep))
 
 
+FRAMES_DIR_HELP = (
+    "Where frames go (and a resume looks). "
+    "[default: the folder -o names, else NAME_EXT_frames/ beside it, e.g. dream_mp4_frames/]"
+)
+
+
 def frames_folder(output: Path, frames_dir: Path | None = None) -> Path:
-    """Where an animation's frames go: ``frames_dir``, else the folder ``output`` names, else OUTPUT_frames/."""
+    """Where an animation's frames go: ``frames_dir``, else the folder ``output`` names, else NAME_EXT_frames/.
+
+    The extension is part of the name, so ``dream.mp4`` and ``dream.gif`` of other settings never share frames.
+    """
     if frames_dir is not None:
         return Path(frames_dir)
-    return output if is_folder_output(output) else output.with_name(f"{output.stem}_frames")
+    return output if is_folder_output(output) else output.with_name(f"{output.stem}_{output.suffix[1:]}_frames")
 
 
 def finished_frames(folder: Path) -> list[Path]:
@@ -113,7 +122,7 @@ class FramesFolder:
                 changed.append(key)
         if changed:
             raise DreamerError(
-                f"{self.path}: holds frames made with other settings ({', '.join(changed)}); "
+                f"{self.path}: holds frames made with other settings ({', '.join(dict.fromkeys(changed))}); "
                 "use the same options, another frames folder, or delete it to start over"
             )
         return done
