@@ -11,10 +11,9 @@ from dreamer.cli.group import cli
 from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import dream_spec, run_env
 from dreamer.errors import install_line
-from dreamer.outputs.frames import FRAMES_DIR_HELP
 from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import resolve
-from dreamer.spec.specs import DreamSpec
+from dreamer.spec.specs import FRAMES_DIR_HELP, DreamSpec
 from dreamer.spec.video import VideoSpec
 
 

@@ -33,12 +33,6 @@ def is_folder_output(output: Path) -> bool:
     return output.is_dir() or not output.suffix or str(output).endswith(("/", os.sep))
 
 
-FRAMES_DIR_HELP = (
-    "Where frames go (and a resume looks). "
-    "[default: the folder -o names, else NAME_EXT_frames/ beside it, e.g. dream_mp4_frames/]"
-)
-
-
 def frames_folder(output: Path, frames_dir: Path | None = None) -> Path:
     """Where an animation's frames go: ``frames_dir``, else the folder ``output`` names, else NAME_EXT_frames/.
 

@@ -47,6 +47,10 @@ LAYER_HELP = (
 MODEL_HELP = (
     f"{DEFAULT_MODEL} (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."
 )
+FRAMES_DIR_HELP = (
+    "Where frames go (and a resume looks). "
+    "[default: the folder -o names, else NAME_EXT_frames/ beside it, e.g. dream_mp4_frames/]"
+)
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
