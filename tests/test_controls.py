@@ -350,3 +350,11 @@ def test_small_octaves_run_untiled_and_large_ones_tiled() -> None:
     assert auto_tile(768, 1024, 0) == 0 and auto_tile(1024, 1024, 0) == 0  # the default work size: whole
     assert auto_tile(1100, 1100, 0) == AUTO_TILE and auto_tile(3000, 4000, 0) == AUTO_TILE
     assert auto_tile(300, 400, 128) == 128  # an explicit tile is kept
+
+
+def test_a_neuron_is_named_as_the_layer_option_writes_its_position() -> None:
+    """The centre reads ``@center`` (it printed ``@None,None``); a given position as Y,X."""
+    from dreamer.core.objectives import neuron
+
+    assert neuron("blocks.4", 17).name == "blocks.4:17@center"
+    assert neuron("blocks.4", 17, 3, 5).name == "blocks.4:17@3,5"

@@ -90,6 +90,7 @@ def test_hostile_file_name_is_escaped_in_the_page(photos: Path, tmp_path: Path) 
     gallery([str(photos / XSS)], ["classic"], out, overrides=SMALL)
     page = (out / "index.html").read_text()
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;.png" in page
+    assert "<p>1 photo &times; 1 style." in page  # not "1 photos"
 
 
 def test_collect_photos_walks_folders_and_globs(photos: Path) -> None:

@@ -103,7 +103,8 @@ def neuron(name: str, c: int, y: int | None = None, x: int | None = None) -> Obj
             raise DreamerError(f"{name}[{c}]@{yy},{xx}: position outside the layer's {h}x{w} grid here", field="layers")
         return act[:, yy, xx]
 
-    return Objective(fn, [name], f"{name}:{c}@{y},{x}")
+    where = "center" if y is None and x is None else f"{y},{x}"
+    return Objective(fn, [name], f"{name}:{c}@{where}")
 
 
 def guide(name: str, features: torch.Tensor) -> Objective:

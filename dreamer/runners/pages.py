@@ -70,10 +70,16 @@ def _tooltip(job: Job) -> str:
     return "\n".join(f"{k}: {job.config.get(k)}" for k in keys if k in job.config)
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 photo``, ``3 photos``: a count with its noun."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def write_index(report: GalleryReport, jobs: list[Job], styles: list[Style]) -> None:
     """A static ``index.html``: rows are photos, columns styles; thumbnails open the full image."""
     by_key = {r.job.key: r for r in report.results}
     photos = list(dict.fromkeys(j.photo for j in jobs))
+    sizes = f"{counted(len(photos), 'photo')} &times; {counted(len(styles), 'style')}"
     cell = {(j.photo, j.style): j for j in jobs}
     esc = html.escape
     head = "".join(f'<th title="{esc(s.description)}">{esc(s.name)}</th>' for s in styles)
@@ -101,7 +107,7 @@ img {{ max-width: {THUMB}px; max-height: {THUMB}px; display: block; }}
 td.failed {{ color: #f88; max-width: {THUMB}px; font-size: small; }}
 </style></head><body>
 <h1>dreamer gallery</h1>
-<p>{len(photos)} photos &times; {len(styles)} styles. Hover a picture for its settings; click for the full image.</p>
+<p>{sizes}. Hover a picture for its settings; click for the full image.</p>
 <table><tr><th></th>{head}</tr>
 {chr(10).join(rows)}
 </table></body></html>
