@@ -22,6 +22,7 @@ _EXPORTS = {
     "visualize": "dreamer.api",
     "grid": "dreamer.api",
     "maps": "dreamer.api",
+    "layers": "dreamer.api",
     "accent": "dreamer.api",
     "save_dream": "dreamer.outputs.images",
     "DreamerError": "dreamer.errors",

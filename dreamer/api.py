@@ -6,13 +6,16 @@ progress bars (``tqdm.auto``: widgets in Jupyter, text in a terminal) and warnin
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.runners.progress import Preview, progress_bar
-from dreamer.spec.specs import DreamSpec, VisSpec
+from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, VisSpec
+
+if TYPE_CHECKING:
+    from dreamer.nets.summary import LayerTable
 
 
 def _vis_spec(spec: VisSpec | None, options: dict[str, Any]) -> VisSpec:
@@ -111,3 +114,21 @@ def maps(
     spec = _vis_spec(spec, options)
     with progress_bar("visualising", progress) as on_event:
         return _engine(engine, device).maps(photo, layer, spec, on_event=on_event, **options)
+
+
+def layers(
+    model: str = DEFAULT_MODEL,
+    weights: str | None = None,
+    *,
+    size: int = 224,
+    depth: int | None = 2,
+    engine: Engine | None = None,
+) -> LayerTable:
+    """A model's layers with output shapes and the recommended and default marks: the table ``dreamer layers`` prints.
+
+    Iterate it for rows (``name``, ``shape``, ``recommended``, ``default``); ``depth=None`` lists every module.
+    """
+    from dreamer.nets.summary import layer_table
+
+    net = (engine or Engine(device="cpu", precision="fp32")).model(model, weights)
+    return layer_table(net, size=size, depth=depth)

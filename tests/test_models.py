@@ -219,5 +219,7 @@ def test_one_layer_lister_for_the_table_the_studio_and_the_lesson(random_model) 
     assert dict(ran)["blocks.4"] == (112, 4, 6) and dict(ran)["classifier"] == (1000,)
     stages = [f"blocks.{i}" for i in range(7)]
     assert layer_names(random_model) == ["conv_stem", "bn1", "act1", *stages, "conv_head", "bn2", "act2"]
-    assert layer_table(random_model, size=64)[8] == "blocks.4     112x4x4 * (default)"
+    table = layer_table(random_model, size=64)
+    assert table.lines()[8] == "blocks.4     112x4x4 * (default)" and "(default) = what -l" in table.lines()[0]
+    assert [r.name for r in table if r.default] == ["blocks.4"] and sum(r.recommended for r in table) == 4
     assert figures.anatomy(random_model) == figures.Anatomy("conv_stem", "bn1", "act1", tuple(stages), "conv_head")

@@ -62,13 +62,12 @@ def render(
 @click.option("--depth", default=2, show_default=True, type=click.IntRange(1, 99), help="Deepest name level to list.")
 @click.option("--all", "show_all", is_flag=True, help="List every module, however deep.")
 def layers(model: str, weights: str | None, size: int, depth: int, show_all: bool) -> None:
-    """List a model's layers with output shapes; * marks recommended dream layers."""
+    """List a model's layers with output shapes; * marks recommended dream layers, (default) the default one."""
     from dreamer.engine.engine import Engine
     from dreamer.nets.summary import layer_table
 
     net = Engine(device="cpu", precision="fp32").model(model, weights)  # shapes only: the exact, portable setting
-    for line in layer_table(net, size=size, depth=None if show_all else depth):
-        click.echo(line)
+    click.echo(str(layer_table(net, size=size, depth=None if show_all else depth)))
 
 
 def _flat(meta: dict[str, Any]) -> dict[str, Any]:

@@ -52,16 +52,53 @@ def list_layers(model: DreamModel, size: int | tuple[int, int] | None = None) ->
     return list(ran.values())
 
 
-def layer_table(model: DreamModel, size: int = 224, depth: int | None = 2) -> list[str]:
-    """Printable lines: name, output shape, and a mark on recommended dream layers."""
+@dataclass(frozen=True)
+class LayerRow:
+    """One line of a model's layer table: name, output shape, and whether dreams recommend or default to it."""
+
+    name: str
+    shape: tuple[int, ...]
+    recommended: bool = False
+    default: bool = False
+
+    def line(self, width: int) -> str:
+        """The row as ``dreamer layers`` prints it."""
+        shape = "x".join(map(str, self.shape))
+        return f"{self.name:<{width}}  {shape}{' *' if self.recommended else ''}{' (default)' if self.default else ''}"
+
+
+@dataclass(frozen=True)
+class LayerTable:
+    """A model's layers with their shapes at one input size; prints as ``dreamer layers`` does."""
+
+    model: str
+    size: int
+    rows: tuple[LayerRow, ...]
+
+    def __iter__(self) -> Any:
+        """The rows, in the order the layers ran."""
+        return iter(self.rows)
+
+    def lines(self) -> list[str]:
+        """A header saying what the marks mean, then one line per layer."""
+        width = max((len(r.name) for r in self.rows), default=0)
+        head = (
+            f"{self.model} at {self.size}x{self.size}: name, output shape (channels x height x width); "
+            "* = recommended for dreams, (default) = what -l / layers= uses when not given"
+        )
+        return [head, *(r.line(width) for r in self.rows)]
+
+    def __str__(self) -> str:
+        return "\n".join(self.lines())
+
+    __repr__ = __str__  # a notebook shows the table
+
+
+def layer_table(model: DreamModel, size: int = 224, depth: int | None = 2) -> LayerTable:
+    """The layers down to ``depth`` name levels (all with None), recommended ones always, with their shapes."""
     shapes = {layer.name: layer.shape for layer in list_layers(model, size)}
     recommended = model.spec.dream_layers
     names = [n for n in shapes if depth is None or n.count(".") < depth or n in recommended]
-    width = max(len(n) for n in names)
-    lines = [f"{model.name} at {size}x{size}; * = recommended dream layer (first is the default)"]
-    for name in names:
-        shape = "x".join(map(str, shapes[name] or ()))
-        mark = " *" if name in recommended else ""
-        default = " (default)" if recommended and name == recommended[0] else ""
-        lines.append(f"{name:<{width}}  {shape}{mark}{default}")
-    return lines
+    default = model.spec.dream_layer
+    rows = tuple(LayerRow(n, shapes[n] or (), n in recommended, n == default) for n in names)
+    return LayerTable(model.name, size, rows)
