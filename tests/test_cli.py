@@ -123,3 +123,14 @@ def test_python_m_dreamer_layers_lists_shapes_offline() -> None:
     result = subprocess.run([sys.executable, "-m", "dreamer", "layers", "--size", "64"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "blocks.4     112x4x4 * (default)" in result.stdout
+
+
+def test_the_bar_shows_the_octave_and_the_gain_within_it() -> None:
+    """A raw score drops at every octave (a larger image); the bar shows the octave and the gain since it began."""
+    from dreamer.runners.progress import step_postfix
+
+    octave = {"label": "1/2 at 8x6", "first": None}
+    assert [step_postfix(s, octave) for s in (10.0, 13.0)] == ["octave 1/2 at 8x6, +0%", "octave 1/2 at 8x6, +30%"]
+    octave.update(label="2/2 at 11x8", first=None)
+    assert step_postfix(5.0, octave) == "octave 2/2 at 11x8, +0%"  # not a drop from 13 to 5
+    assert step_postfix(2.5, {}) == "score=2.5"  # a visualisation has no octaves
