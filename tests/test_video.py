@@ -239,6 +239,8 @@ def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, use_random
     result = CliRunner().invoke(cli, [*args, "--max-side", "48", "--frame-steps", "1", "--duration", "0.5"])
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and "4 frames at 8 fps" in result.output
+    bar = result.output.split("wrote")[0].replace("\r", "\n").splitlines()[-1]
+    assert "4/4" in bar and " frames/s" in bar and "frame/s" not in bar and "fps=" not in bar  # one rate, done
     state = json.loads((tmp_path / "v_gif_frames" / STATE).read_text())
     assert state["video"]["frame_steps"] == 1 and state["spec"]["seed"] == 2
     # Every VideoSpec knob is an option showing its help and default.

@@ -16,6 +16,9 @@ from dreamer.spec.resolve import resolve
 from dreamer.spec.specs import FRAMES_DIR_HELP, DreamSpec
 from dreamer.spec.video import VideoSpec
 
+# One rate, the run's own (frames dreamed per second): tqdm's would count resumed frames as instant.
+ONE_RATE = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]"
+
 
 @cli.command(
     help=(
@@ -67,14 +70,21 @@ def video(
 
     def show(ev: FrameDone) -> None:
         if not bars:
-            bars.append(tqdm(total=ev.total, disable=quiet, desc="video frames", unit="frame", dynamic_ncols=True))
+            bars.append(
+                tqdm(total=ev.total, disable=quiet, desc="video frames", bar_format=ONE_RATE, dynamic_ncols=True)
+            )
         bar = bars[0]
         bar.n = ev.index + 1
-        bar.set_postfix(fps=f"{ev.fps:.2f}", flow=f"{ev.flow_seconds / max(ev.seconds, 1e-9):.0%}", refresh=False)
+        left = f", {ev.eta:.0f} s left" if ev.eta is not None else ""
+        flow = ev.flow_seconds / max(ev.seconds, 1e-9)
+        bar.set_postfix_str(f"{ev.fps:.2f} frames/s{left}, {flow:.0%} of it optical flow", refresh=False)
         bar.refresh()
 
     try:
         result = dream_video(source, output, knobs, spec, engine=engine, frames_dir=frames_dir, on_event=show)
+        for bar in bars:  # the total was an estimate from the container: the count is now known
+            bar.total = bar.n
+            bar.set_postfix_str(bar.postfix.split(",")[0] if bar.postfix else "")
     except KeyboardInterrupt:
         folder = frames_folder(output, frames_dir)
         kept = len(finished_frames(folder))
