@@ -182,6 +182,7 @@ def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -
         form = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None)).form
     assert sorted(form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
     assert form.spec(form.values(SMALL)) == SMALL
+    assert form.names[-1] == "weights"  # an expert knob: in the last accordion ("Advanced"), not atop Layers
 
 
 def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_engine: Engine, tmp_path: Path) -> None:
@@ -234,6 +235,7 @@ def test_page_streams_previews_and_the_png_round_trips(
 ) -> None:
     browser.call("Page.navigate", url=server)
     browser.wait("!!document.querySelector('#go') && !!document.querySelector('#photo input[type=file]')", 60, "page")
+    assert browser.js("!document.querySelector('canvas')")  # no empty mask editor before there is a photo
     root = browser.call("DOM.getDocument", depth=-1, pierce=True)["root"]["nodeId"]
     node = browser.call("DOM.querySelector", nodeId=root, selector="#photo input[type=file]")["nodeId"]
     browser.call("DOM.setFileInputFiles", files=[str(cat)], nodeId=node)

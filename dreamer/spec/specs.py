@@ -51,6 +51,7 @@ FRAMES_DIR_HELP = (
     "Where frames go (and a resume looks). "
     "[default: the folder -o names, else NAME_EXT_frames/ beside it, e.g. dream_mp4_frames/]"
 )
+ADVANCED = "advanced"  # the knobs group an artist rarely needs: shown last and closed (the studio)
 SEED_HELP = "Random seed: the same seed gives the same image. Not given: a random one, recorded in the PNG."
 
 
@@ -63,7 +64,7 @@ def model_knob() -> Any:
 def weights_knob() -> Any:
     """``weights``: a state-dict file loaded into the model."""
     return knob(
-        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group="layers"
+        None, "State-dict file to load into --model (loaded with weights_only).", kind=Kind.FILE, group=ADVANCED
     )
 
 

@@ -20,6 +20,7 @@ import gradio as gr
 from dreamer.spec.profiles import Part
 from dreamer.spec.resolve import cli_flag, from_options, resolve
 from dreamer.spec.schema import Kind, base_type, field_type, knobs, to_dict
+from dreamer.spec.specs import ADVANCED
 
 Choices = Sequence[str | tuple[str, str]]
 
@@ -112,7 +113,7 @@ def controls(
             groups.setdefault(k.group, []).append(name)
     names: list[str] = []
     components: list[Any] = []
-    for group, members in groups.items():
+    for group, members in sorted(groups.items(), key=lambda item: item[0] == ADVANCED):  # expert knobs last
         with gr.Accordion(group.capitalize(), open=group in open_groups):
             for name in members:
                 names.append(name)

@@ -71,6 +71,7 @@ class DreamTab:
                     layers=False,
                     brush=gr.Brush(colors=["#ffffff"], color_mode="fixed", default_size=24),
                     height=320,
+                    visible=False,  # shown with a photo: an empty canvas only said "select the draw tool"
                 )
                 style = gr.Dropdown([NO_STYLE, *style_names()], value=NO_STYLE, label="Style (fills the controls)")
                 self.form = form = controls(
@@ -126,9 +127,9 @@ class DreamTab:
     def on_photo(self, path: str | None) -> Any:
         """Show a new upload in the mask editor, or say what is wrong with it."""
         if not path:
-            return None
+            return gr.update(value=None, visible=False)
         rgb = photo_of(path).rgb
-        return {"background": rgb, "layers": [], "composite": rgb}
+        return gr.update(value={"background": rgb, "layers": [], "composite": rgb}, visible=True)
 
     def on_sample(self, name: str | None, session: Session) -> Any:
         """A bundled sample as if it were uploaded (a copy in the session's folder)."""
