@@ -21,8 +21,8 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from dreamer.core.tensors import to_pil
 from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.outputs.limits import max_pixels
 
-DEFAULT_MAX_PIXELS = 100_000_000  # refuse larger images before decoding them
 METADATA_KEY = "dreamer"
 PART = ".part"  # suffix of the temporary files atomic_write renames into place
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -35,15 +35,6 @@ class LoadedImage:
     rgb: Image.Image
     alpha: Image.Image | None = None
     path: Path | None = None
-
-
-def max_pixels() -> int:
-    """The decoding limit: ``DREAMER_MAX_PIXELS`` in the environment, else 100 megapixels."""
-    raw = os.environ.get("DREAMER_MAX_PIXELS", "")
-    try:
-        return int(raw) if raw else DEFAULT_MAX_PIXELS
-    except ValueError:
-        raise DreamerError(f"DREAMER_MAX_PIXELS must be a whole number (got {raw!r})") from None
 
 
 def _bomb_error(path: Path, size: str) -> DreamerError:

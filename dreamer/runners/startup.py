@@ -22,7 +22,7 @@ def tune_process() -> None:
     """Apply dreamer's process-wide settings (call once, at start-up)."""
     from PIL import Image
 
-    from dreamer.outputs.images import max_pixels
+    from dreamer.outputs.limits import max_pixels
     from dreamer.runners.heap import keep_freed_memory
 
     keep_freed_memory()
