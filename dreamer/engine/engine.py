@@ -9,7 +9,6 @@ keeps one ``Engine`` and calls it; none repeats this orchestration.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from typing import Any
 
@@ -34,10 +33,9 @@ from dreamer.nets.modelspec import ModelSpec
 from dreamer.nets.precision import Placement, place
 from dreamer.nets.registry import build, get_spec
 from dreamer.nets.wrapper import DreamModel
-from dreamer.outputs.images import LoadedImage, as_loaded, fit_max_side
+from dreamer.outputs.imagelike import ImageLike, as_loaded
+from dreamer.outputs.images import fit_max_side
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, RunEnv, VisSpec
-
-ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
 
 
 def _finishes(spec: DreamSpec, mask: torch.Tensor | None) -> bool:
@@ -187,7 +185,7 @@ class Engine:
         provenance: dict[str, Any] | None = None,
         **knobs: Any,
     ) -> Image.Image:
-        """Dream a photo (path, PIL image or tensor); knobs as a DreamSpec or keywords.
+        """Dream a photo (path, PIL image, array or tensor: ``ImageLike``); knobs as a DreamSpec or keywords.
 
         ``objective`` (e.g. ``layer("blocks.4") - layer("blocks.2")``) replaces the one the spec's
         layers and guide describe; a sum of terms is recorded as the layers (so it replays), a
@@ -199,7 +197,7 @@ class Engine:
         started = time.perf_counter()
         plan = self.plan(spec if objective is not None else self.resolved(spec))  # a function: no layers recorded
         spec = plan.spec
-        loaded = as_loaded(image)
+        loaded = as_loaded(image, "image")
         src = loaded.rgb
         work_size = fit_max_side(src.size, spec.max_side)
         work = src if work_size == src.size else src.resize(work_size, Image.Resampling.LANCZOS)
