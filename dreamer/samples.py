@@ -14,7 +14,10 @@ def sample_names() -> list[str]:
     return sorted(p.name.removesuffix(".png") for p in folder.iterdir() if p.name.endswith(".png"))
 
 
-def sample_path(name: str = "chelsea") -> Path:
+DEFAULT_SAMPLE = "chelsea"  # the sample a bare sample_path() and the studio's first screen give
+
+
+def sample_path(name: str = DEFAULT_SAMPLE) -> Path:
     """The path of a bundled sample photo."""
     if name not in sample_names():
         raise DreamerError(f"no sample photo {name!r}; choose from {', '.join(sample_names())}")

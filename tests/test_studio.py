@@ -60,6 +60,14 @@ def render_args(photo: Path, **changes: Any) -> dict[str, Any]:
     return dict(photo=client_lib.handle_file(str(photo)), painted_mask=None, style="(none)", **knob_values)
 
 
+def grid_args(spec: VisSpec) -> dict[str, Any]:
+    """The look knobs of the /grid and /maps endpoints (the grid tab's form: no accent knobs)."""
+    from dreamer.spec.profiles import profile
+
+    names = profile("studio-grid").part(VisSpec).names()
+    return {k: v for k, v in to_dict(spec).items() if k in names}
+
+
 def test_render_stop_and_bad_input_through_the_http_api(server: str, cat: Path, tmp_path: Path) -> None:
     client = client_lib.Client(server, verbose=False)
     image, status = client.predict(**render_args(cat, steps=2), api_name="/render")
@@ -104,7 +112,11 @@ def test_render_stop_and_bad_input_through_the_http_api(server: str, cat: Path, 
 
 def test_other_tabs_through_the_http_api(server: str, cat: Path) -> None:
     client = client_lib.Client(server, verbose=False)
-    vis = to_dict(VisSpec(size=32, steps=4, batch=8, seed=0))
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    for name in ("/grid", "/maps"):  # each tab exposes only its own knobs: the accent ones are accent's
+        taken = {p["parameter_name"] for p in endpoints[name]["parameters"]}
+        assert "size" in taken and not taken & {"accent_layer", "accent_weight"}, (name, taken)
+    vis = grid_args(VisSpec(size=32, steps=4, batch=8, seed=0))
     image, status, png = client.predict(layer="blocks.2", channels="0-3", classes="", **vis, api_name="/grid")
     assert status.startswith("done") and read_metadata(png)["kind"] == "grid"
     photo = client_lib.handle_file(str(cat))
@@ -121,7 +133,7 @@ def test_other_tabs_through_the_http_api(server: str, cat: Path) -> None:
 def test_grid_with_an_emptied_steps_box_runs_the_default_steps(server: str) -> None:
     """An emptied steps box means the parametrisation's default count (it was ``None // 8``: a TypeError)."""
     client = client_lib.Client(server, verbose=False)
-    vis = to_dict(VisSpec(size=32, batch=8, seed=0)) | {"steps": ""}
+    vis = grid_args(VisSpec(size=32, batch=8, seed=0)) | {"steps": ""}
     job = client.submit(layer="blocks.2", channels="0-3", classes="", **vis, api_name="/grid")
     deadline = time.time() + 120
     while time.time() < deadline and not job.done() and not any(o[1].startswith("step") for o in job.outputs()):
@@ -178,11 +190,13 @@ def test_every_dream_knob_has_a_control(random_engine: Engine, tmp_path: Path) -
     from dreamer.studio.render import DreamTab
     from dreamer.studio.server import Studio
 
-    with gr.Blocks():
-        form = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None)).form
+    with gr.Blocks() as page:
+        tab = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None), page)
+        form = tab.form
     assert sorted(form.names) == sorted(n for n, (_, k) in knobs(DreamSpec).items() if k.kind.value != "env")
     assert form.spec(form.values(SMALL)) == SMALL
     assert form.names[-1] == "weights"  # an expert knob: in the last accordion ("Advanced"), not atop Layers
+    assert tab.on_photo(None)["visible"] is False  # no empty mask canvas without a photo
 
 
 def test_torch_runs_only_on_the_run_thread_and_the_queue_polls_calmly(random_engine: Engine, tmp_path: Path) -> None:
@@ -230,12 +244,32 @@ true
 """
 
 
+def test_the_first_click_dreams_the_preselected_sample(server: str, browser: DevTools, tmp_path: Path) -> None:
+    browser.call("Page.navigate", url=server)
+    browser.wait("document.querySelector('#photo')?.innerText.includes('chelsea')", 60, "the preselected sample")
+    browser.js("document.querySelector('#go').click()")
+    href = browser.wait(
+        "(document.querySelector('#status').innerText.startsWith('done') && "
+        "document.querySelector('#download a[href]')?.href) || ''",
+        90,
+        "the first render to finish",
+    )
+    png = tmp_path / "first.png"
+    png.write_bytes(urllib.request.urlopen(href, timeout=30).read())
+    result = CliRunner().invoke(cli, ["info", "--json", str(png)])
+    assert result.exit_code == 0 and json.loads(result.output)["input"] == "chelsea.png", result.output
+
+
 def test_page_streams_previews_and_the_png_round_trips(
     server: str, browser: DevTools, cat: Path, tmp_path: Path
 ) -> None:
     browser.call("Page.navigate", url=server)
     browser.wait("!!document.querySelector('#go') && !!document.querySelector('#photo input[type=file]')", 60, "page")
-    assert browser.js("!document.querySelector('canvas')")  # no empty mask editor before there is a photo
+    browser.wait("document.querySelector('#photo').innerText.includes('chelsea')", 30, "the preselected sample")
+    browser.wait("!!document.querySelector('canvas')", 30, "the mask editor to show the sample")
+    browser.js("document.querySelector('#photo button[aria-label=Clear]').click()")  # the user's own photo instead
+    cleared = "!!document.querySelector('#photo input[type=file]') && !document.querySelector('canvas')"
+    browser.wait(cleared, 30, "the photo and the mask editor to go")
     root = browser.call("DOM.getDocument", depth=-1, pierce=True)["root"]["nodeId"]
     node = browser.call("DOM.querySelector", nodeId=root, selector="#photo input[type=file]")["nodeId"]
     browser.call("DOM.setFileInputFiles", files=[str(cat)], nodeId=node)
@@ -275,8 +309,8 @@ def test_style_fills_the_controls_and_history_restores_settings(random_engine: E
     from dreamer.studio.server import Studio
     from dreamer.studio.session import Session
 
-    with gr.Blocks():
-        tab = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None))
+    with gr.Blocks() as page:
+        tab = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None), page)
     session = Session(base=tmp_path)
     try:
         assert not list(tmp_path.glob("dreamer-session-*"))  # made on first use (a page that saves nothing, none)

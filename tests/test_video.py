@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 av = pytest.importorskip("av")
 pytest.importorskip("cv2")
@@ -243,6 +244,9 @@ def test_cli_writes_the_video_and_says_so(clip: Path, tmp_path: Path, use_random
     assert "4/4" in bar and " frames/s" in bar and "frame/s" not in bar and "fps=" not in bar  # one rate, done
     state = json.loads((tmp_path / "v_gif_frames" / STATE).read_text())
     assert state["video"]["frame_steps"] == 1 and state["spec"]["seed"] == 2
+    # The frames are at the work size, and the state says so (it said resize_back: true beside 48 px frames).
+    assert state["spec"]["resize_back"] is False and max(Image.open(tmp_path / "v.gif").size) == 48
+    assert "--resize-back" not in CliRunner().invoke(cli, ["video", "--help"]).output
     # Every VideoSpec knob is an option showing its help and default.
     options = {p.name: p for p in cli.commands["video"].params}
     for field in dataclasses.fields(VideoSpec):

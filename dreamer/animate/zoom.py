@@ -25,7 +25,8 @@ from dreamer.engine.records import frame_record, looks
 from dreamer.engine.seeds import frame_seed, seeded
 from dreamer.errors import DreamerError
 from dreamer.outputs.frames import FramesFolder, frame_size
-from dreamer.outputs.images import as_loaded, load_image
+from dreamer.outputs.imagelike import as_loaded
+from dreamer.outputs.images import load_image
 from dreamer.spec.presets import ZOOM_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec, MotionSpec
@@ -77,7 +78,7 @@ def zoom(
         raise DreamerError(f"start must be between 0 and --frames {motion.frames} (got {start})")
     spec = seeded(spec)
     engine = engine or Engine()
-    rgb = as_loaded(image).rgb
+    rgb = as_loaded(image, "image").rgb
     size = frame_size(rgb.size, spec.max_side)
     if start and rgb.size != size:
         raise DreamerError(f"frame {start - 1} is {rgb.size[0]}x{rgb.size[1]}, expected {size[0]}x{size[1]}")

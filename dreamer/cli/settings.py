@@ -15,8 +15,12 @@ from dreamer.spec.schema import Kind
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, RunEnv
 
 
-def replay_source(path: Path) -> Source:
-    """A dreamer PNG's look settings as a resolution source; its run environment and files are not replayed."""
+def replay_source(path: Path, layers_given: bool = False) -> Source:
+    """A dreamer PNG's look settings as a resolution source; its run environment and files are not replayed.
+
+    A dream of a Python function objective (one that is not a sum of layer terms) is refused unless
+    ``layers_given``: the PNG cannot carry the function, and its recorded layers do not describe it.
+    """
     from dreamer.outputs.metadata import read_metadata
 
     meta = read_metadata(path)
@@ -24,6 +28,11 @@ def replay_source(path: Path) -> Source:
         raise DreamerError(
             f"--replay {path}: is a feature-visualisation sheet (kind {meta['kind']!r}), not a dream; "
             "its settings are for `dreamer grid`/`maps`"
+        )
+    if "objective" in meta and meta.get("replayable") is not True and not layers_given:
+        raise DreamerError(
+            f"--replay {path}: was dreamed with the Python objective {str(meta['objective'])[:80]!r}, which a PNG "
+            "cannot carry; give --layer to choose what to dream, or rebuild the objective in Python"
         )
     return from_file(meta.get("spec", {}), f"--replay {path}", kinds=(Kind.LOOK,))
 
@@ -40,9 +49,9 @@ def dream_spec(
         chosen = checked_style(style)
         sources.append(chosen.source())
         provenance["style"] = chosen.name
-    if replay:
-        sources.append(replayed := replay_source(replay))
     options = given(ctx, params, DreamSpec)
+    if replay:
+        sources.append(replayed := replay_source(replay, layers_given="layers" in options.values))
     spec = resolve(DreamSpec, *sources, options, base=base)
     if replay:
         _explain_replay(replayed, options, spec)

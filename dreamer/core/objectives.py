@@ -7,6 +7,10 @@ declare the layers they read, so only those get hooks, and they compose::
     obj = layer("blocks.4") + 0.5 * channel("blocks.3", 7) - layer("blocks.2")
 
 The CLI spelling of the same thing is ``LAYER[CHANNELS][@POSITION][:WEIGHT]`` (see ``parse_spec``).
+Every sum of weighted ``layer``, ``channel``, ``neuron`` and ``class_logit`` terms is also *data*: its
+``terms`` are those spellings (``blocks.4``, ``blocks.3[7]@mean:0.5``, ``logits[207]@mean``), which
+the spec's ``layers`` knob carries into a PNG's metadata, so ``--replay`` rebuilds the same objective.
+An objective built from a Python function has no terms and cannot be replayed.
 """
 
 from __future__ import annotations
@@ -22,13 +26,33 @@ from dreamer.nets.wrapper import LOGITS
 Acts = dict[str, torch.Tensor]
 
 
+Term = tuple[str, float]  # (a spec without its weight, e.g. "blocks.4[7]@mean", the weight)
+
+
+def _spelled(term: Term) -> str:
+    base, weight = term
+    return base if weight == 1.0 else f"{base}:{weight!r}"
+
+
 class Objective:
     """A score to maximise, computed from named activations, one value per image."""
 
-    def __init__(self, fn: Callable[[Acts], torch.Tensor], layers: Iterable[str], name: str) -> None:
+    def __init__(
+        self,
+        fn: Callable[[Acts], torch.Tensor],
+        layers: Iterable[str],
+        name: str,
+        terms: tuple[Term, ...] | None = None,
+    ) -> None:
         self.fn = fn
         self.layers = tuple(dict.fromkeys(layers))
         self.name = name
+        self._terms = terms
+
+    @property
+    def terms(self) -> tuple[str, ...] | None:
+        """The objective as layer specs whose sum it is (``parse_specs`` rebuilds it), or None for a function."""
+        return None if self._terms is None else tuple(_spelled(t) for t in self._terms)
 
     def __call__(self, acts: Acts) -> torch.Tensor:
         """Per-image scores, shape (B,)."""
@@ -38,9 +62,11 @@ class Objective:
         return f"Objective({self.name})"
 
     def __add__(self, other: Objective | float) -> Objective:
-        if isinstance(other, (int, float)):
-            return Objective(lambda a: self(a) + other, self.layers, f"{self.name} + {other}")
-        return Objective(lambda a: self(a) + other(a), self.layers + other.layers, f"{self.name} + {other.name}")
+        if isinstance(other, (int, float)):  # a constant moves the score, never the gradient: the terms stay
+            return Objective(lambda a: self(a) + other, self.layers, f"{self.name} + {other}", self._terms)
+        terms = None if self._terms is None or other._terms is None else self._terms + other._terms
+        name = f"{self.name} + {other.name}"
+        return Objective(lambda a: self(a) + other(a), self.layers + other.layers, name, terms)
 
     def __radd__(self, other: float) -> Objective:
         return self if other == 0 else self + other  # so sum() works
@@ -54,7 +80,8 @@ class Objective:
     def __mul__(self, k: float) -> Objective:
         if not isinstance(k, (int, float)):
             return NotImplemented
-        return Objective(lambda a: k * self(a), self.layers, f"{k:g} * ({self.name})")
+        terms = None if self._terms is None else tuple((base, k * w) for base, w in self._terms)
+        return Objective(lambda a: k * self(a), self.layers, f"{k:g} * ({self.name})", terms)
 
     __rmul__ = __mul__
 
@@ -80,7 +107,7 @@ def layer(name: str, channels: Sequence[int] | None = None) -> Objective:
         return act.pow(2).flatten(1).mean(1)
 
     label = f"{name}[{','.join(map(str, chans))}]" if chans else name
-    return Objective(fn, [name], label)
+    return Objective(fn, [name], label, ((label, 1.0),))
 
 
 def channel(name: str, c: int) -> Objective:
@@ -89,7 +116,7 @@ def channel(name: str, c: int) -> Objective:
     def fn(acts: Acts) -> torch.Tensor:
         return _pick_channels(acts[name], name, [c]).float().flatten(1).mean(1)
 
-    return Objective(fn, [name], f"{name}:{c}")
+    return Objective(fn, [name], f"{name}:{c}", ((f"{name}[{c}]@mean", 1.0),))
 
 
 def neuron(name: str, c: int, y: int | None = None, x: int | None = None) -> Objective:
@@ -103,8 +130,10 @@ def neuron(name: str, c: int, y: int | None = None, x: int | None = None) -> Obj
             raise DreamerError(f"{name}[{c}]@{yy},{xx}: position outside the layer's {h}x{w} grid here", field="layers")
         return act[:, yy, xx]
 
-    where = "center" if y is None and x is None else f"{y},{x}"
-    return Objective(fn, [name], f"{name}:{c}@{where}")
+    if (y is None) != (x is None):
+        raise DreamerError(f"{name}[{c}]: give both y and x of the neuron, or neither (the centre)", field="layers")
+    where = "center" if y is None else f"{y},{x}"
+    return Objective(fn, [name], f"{name}:{c}@{where}", ((f"{name}[{c}]@{where}", 1.0),))
 
 
 def guide(name: str, features: torch.Tensor) -> Objective:
@@ -134,7 +163,7 @@ def class_logit(index: int) -> Objective:
     def fn(acts: Acts) -> torch.Tensor:
         return acts[LOGITS][:, index].float()
 
-    return Objective(fn, [LOGITS], f"class {index}")
+    return Objective(fn, [LOGITS], f"class {index}", ((f"{LOGITS}[{index}]@mean", 1.0),))
 
 
 def per_image(objectives: Sequence[Objective]) -> Objective:
@@ -164,7 +193,8 @@ _SPEC = re.compile(
 MAX_WEIGHT = 1e4  # larger weights overflow float32 activations' gradients long before they mean anything
 SPEC_HELP = (
     "LAYER[CHANNELS][:WEIGHT], e.g. blocks.4, blocks.3:0.5, blocks.4[3,17,40-47], "
-    "blocks.2:-1 or -blocks.2 (a negative weight suppresses); one neuron: LAYER[C]@center or LAYER[C]@Y,X"
+    "blocks.2:-1 or -blocks.2 (a negative weight suppresses); one neuron: LAYER[C]@center or LAYER[C]@Y,X; "
+    "one channel's mean activation: LAYER[C]@mean (logits[C]@mean: a class)"
 )
 
 
@@ -188,14 +218,16 @@ def parse_channels(text: str, field: str = "channels", spec: str | None = None) 
 
 
 def _parse_neuron(text: str, name: str, chans: list[int] | None, pos: str) -> Objective:
-    """``LAYER[C]@center`` or ``LAYER[C]@Y,X`` -> a neuron objective."""
+    """``LAYER[C]@center`` or ``LAYER[C]@Y,X`` -> a neuron objective; ``LAYER[C]@mean`` -> the channel's."""
     if chans is None or len(chans) != 1:
         raise DreamerError(f"{text}: a neuron needs exactly one channel, e.g. {name}[7]@center", field="layers")
     if pos.strip() == "center":
         return neuron(name, chans[0])
+    if pos.strip() == "mean":
+        return class_logit(chans[0]) if name == LOGITS else channel(name, chans[0])
     m = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*", pos)
     if not m:
-        raise DreamerError(f"{text}: bad neuron position {pos!r} (use @center or @Y,X)", field="layers")
+        raise DreamerError(f"{text}: bad neuron position {pos!r} (use @center, @Y,X or @mean)", field="layers")
     return neuron(name, chans[0], int(m.group(1)), int(m.group(2)))
 
 

@@ -9,7 +9,6 @@ keeps one ``Engine`` and calls it; none repeats this orchestration.
 from __future__ import annotations
 
 import copy
-import os
 import time
 from typing import Any
 
@@ -24,7 +23,7 @@ from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves, octave_size
 from dreamer.core.tensors import resize, to_pil, to_tensor
 from dreamer.engine import visualize
 from dreamer.engine.events import CancelToken, OnEvent, Warned, emit
-from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults
+from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults, with_objective
 from dreamer.engine.memory import available_bytes
 from dreamer.engine.plan import Plan
 from dreamer.engine.records import dream_record
@@ -34,10 +33,9 @@ from dreamer.nets.modelspec import ModelSpec
 from dreamer.nets.precision import Placement, place
 from dreamer.nets.registry import build, get_spec
 from dreamer.nets.wrapper import DreamModel
-from dreamer.outputs.images import LoadedImage, as_loaded, fit_max_side
+from dreamer.outputs.imagelike import ImageLike, as_loaded
+from dreamer.outputs.images import fit_max_side
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, RunEnv, VisSpec
-
-ImageLike = str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage
 
 
 def _finishes(spec: DreamSpec, mask: torch.Tensor | None) -> bool:
@@ -187,17 +185,19 @@ class Engine:
         provenance: dict[str, Any] | None = None,
         **knobs: Any,
     ) -> Image.Image:
-        """Dream a photo (path, PIL image or tensor); knobs as a DreamSpec or keywords.
+        """Dream a photo (path, PIL image, array or tensor: ``ImageLike``); knobs as a DreamSpec or keywords.
 
         ``objective`` (e.g. ``layer("blocks.4") - layer("blocks.2")``) replaces the one the spec's
-        layers and guide describe; its name is recorded. ``provenance`` (e.g. the style name) is
+        layers and guide describe; a sum of terms is recorded as the layers (so it replays), a
+        function by its name only. ``provenance`` (e.g. the style name) is
         recorded in the metadata too.
         """
-        spec = (spec or DreamSpec()).replace(**knobs)
+        named = objective
+        spec, objective = with_objective((spec or DreamSpec()).replace(**knobs), objective)
         started = time.perf_counter()
-        plan = self.plan(self.resolved(spec))
+        plan = self.plan(spec if objective is not None else self.resolved(spec))  # a function: no layers recorded
         spec = plan.spec
-        loaded = as_loaded(image)
+        loaded = as_loaded(image, "image")
         src = loaded.rgb
         work_size = fit_max_side(src.size, spec.max_side)
         work = src if work_size == src.size else src.resize(work_size, Image.Resampling.LANCZOS)
@@ -213,8 +213,8 @@ class Engine:
         if _finishes(spec, mask):  # (else no round trip through a tensor)
             out = to_pil(finished(to_tensor(out), to_tensor(reference), spec, mask))
         about: dict[str, Any] = {"input": loaded.path.name if loaded.path else None, **(provenance or {})}
-        if objective is not None:
-            about["objective"] = objective.name
+        if named is not None:
+            about |= {"objective": named.name, "replayable": objective is None}
         out.info["dreamer"] = dream_record(plan, started, **about)
         if loaded.alpha is not None:
             out.info["dreamer_alpha"] = loaded.alpha

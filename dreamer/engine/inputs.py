@@ -28,6 +28,21 @@ def with_model_defaults(spec: DreamSpec, model: DreamModel) -> DreamSpec:
     return spec.replace(layers=spec.layers or model.spec.dream_layers[:1])
 
 
+def with_objective(spec: DreamSpec, objective: Objective | None) -> tuple[DreamSpec, Objective | None]:
+    """(the spec, the objective left to pass): an objective that is data becomes the spec's layers.
+
+    A sum of layer, channel, neuron and class terms replaces the spec's layers and guide, so the
+    metadata records exactly what is optimised and ``--replay`` rebuilds it; an objective built from a
+    Python function is passed on, and the spec records no layers for it.
+    """
+    if objective is None:
+        return spec, None
+    cleared = spec.replace(guide=None, guide_layer=None)
+    if objective.terms is not None:
+        return cleared.replace(layers=objective.terms), None
+    return cleared.replace(layers=()), objective
+
+
 def guide_objective(model: DreamModel, path: str, layer_name: str) -> Objective:
     """The guide objective: the guide image's features at ``layer_name``, computed once."""
     model.check_layer(layer_name)

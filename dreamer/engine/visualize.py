@@ -25,7 +25,8 @@ from dreamer.featvis.alpha import on_checkerboard, rgba_sheet, to_image
 from dreamer.featvis.cells import Cell, grid_cells
 from dreamer.featvis.maps import map_pairs, photo_activations, pick_channels
 from dreamer.featvis.optimize import render_cells
-from dreamer.outputs.images import as_loaded, fit_max_side
+from dreamer.outputs.imagelike import as_loaded
+from dreamer.outputs.images import fit_max_side
 from dreamer.outputs.sheets import labelled_grid
 from dreamer.spec.specs import VisSpec
 
@@ -125,7 +126,7 @@ def maps(
     """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
     started = time.perf_counter()
     plan = engine.plan(spec.replace(diversity=1))  # one visualisation beside each map
-    loaded = as_loaded(photo)
+    loaded = as_loaded(photo, "photo")
     act, rgb = photo_activations(plan.model, loaded, layer)
     picked = pick_channels(act, layer, channels, top)
     cells = [Cell(channel(layer, c), f"{layer}:{c}") for c in picked]
@@ -159,7 +160,7 @@ def accent(
     plan = dataclasses.replace(plan, spec=plan.spec.replace(accent_layer=layer))  # recorded as used
     for name in (layer, *objective.layers):
         plan.model.check_layer(name)
-    loaded = as_loaded(photo)
+    loaded = as_loaded(photo, "photo")
     rgb = loaded.rgb.resize(fit_max_side(loaded.rgb.size, plan.spec.size), Image.Resampling.LANCZOS)
     with plan.loop("visualize", accent_steps(plan.spec), on_event, cancel) as loop:
         image, scores = accentuate(

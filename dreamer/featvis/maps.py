@@ -17,7 +17,8 @@ from dreamer.core.tensors import to_tensor
 from dreamer.errors import DreamerError
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.wrapper import DreamModel
-from dreamer.outputs.images import as_loaded, fit_max_side
+from dreamer.outputs.imagelike import as_loaded
+from dreamer.outputs.images import fit_max_side
 
 MAX_ASPECT = 8  # a map beside its visualisation stays readable up to this ratio of the photo's sides
 PHOTO_SIDE = 320  # the photo is looked at this size: enough for mid-level features, quick on a CPU
@@ -42,7 +43,7 @@ def photo_activations(model: DreamModel, photo: Any, layer: str) -> tuple[torch.
     """The layer's activations (C, h, w) for a photo looked at ``PHOTO_SIDE`` px, and that photo."""
     if photo is None:
         raise DreamerError("a photo is needed to show activation maps")
-    rgb = as_loaded(photo).rgb
+    rgb = as_loaded(photo, "photo").rgb
     ratio = max(rgb.size) / min(rgb.size)
     if ratio > MAX_ASPECT:
         raise DreamerError(

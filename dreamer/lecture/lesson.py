@@ -27,7 +27,8 @@ from dreamer.lecture.page import PageData, render
 from dreamer.lecture.sweep import dream_strip
 from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
-from dreamer.outputs.images import as_loaded, fit_max_side, save_image
+from dreamer.outputs.imagelike import as_loaded
+from dreamer.outputs.images import fit_max_side, save_image
 from dreamer.spec.presets import LESSON_VIS
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, VisSpec
 from dreamer.version import __version__
@@ -58,7 +59,7 @@ def lesson(
 
     ``dream`` holds the look of the dreams (steps, octaves, ...); the model, seed and sizes come from here.
     """
-    loaded = as_loaded(photo)
+    loaded = as_loaded(photo, "photo")
     target = Path(os.path.abspath(out))  # "." and "dir/.." have names to put a hidden folder beside
     _check_target(target, loaded.path)
     base = seeded((dream or DreamSpec()).replace(model=model, weights=weights, seed=seed))

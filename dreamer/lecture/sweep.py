@@ -11,7 +11,7 @@ from dreamer.engine.engine import Engine, ImageLike
 from dreamer.engine.records import sweep_record
 from dreamer.lecture import run
 from dreamer.lecture.figures import anatomy, strip
-from dreamer.outputs.images import as_loaded
+from dreamer.outputs.imagelike import as_loaded
 from dreamer.spec.specs import DreamSpec
 
 LayerCallback = Callable[[int, int, str], None]  # (layers done, total, the one just dreamed)
@@ -37,7 +37,7 @@ def sweep(
     for text in layers:
         for name in parse_spec(text).layers:
             model.check_layer(name)
-    loaded = as_loaded(photo)
+    loaded = as_loaded(photo, "photo")
     out = dream_strip(engine, loaded.rgb, layers, plan.spec, on_layer=on_layer)
     out.info["dreamer"] = sweep_record(plan, layers, loaded.path.name if loaded.path else None)
     return out

@@ -1,4 +1,4 @@
-"""Images in and out: careful loading, PIL <-> tensor in [0, 1], resizing, atomic saving.
+"""Images in and out: careful loading, any Pillow mode as RGB with its alpha aside, resizing, atomic saving.
 
 No model code here. Every problem with a file becomes a one-line ``DreamerError`` that
 names the file and what is wrong.
@@ -16,10 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from dreamer.core.tensors import to_pil
 from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.outputs.limits import max_pixels
 
@@ -70,7 +68,7 @@ def _declared_size(path: Path) -> str:
     return "over Pillow's decoding limit"
 
 
-def _to_rgb(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+def to_rgb(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
     """Any Pillow mode -> (RGB, alpha or None); 16-bit grey is scaled, not clipped."""
     if im.mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         arr = np.asarray(im, dtype=np.float64)
@@ -80,12 +78,16 @@ def _to_rgb(im: Image.Image) -> tuple[Image.Image, Image.Image | None]:
         return grey.convert("RGB"), None
     if im.mode == "F":
         arr = np.asarray(im, dtype=np.float64)
+        if not np.isfinite(arr).all():
+            raise ValueError("float pixels that are NaN or infinite")
         span = float(arr.max() - arr.min()) or 1.0
         grey = Image.fromarray(((arr - arr.min()) / span * 255).astype(np.uint8), "L")
         return grey.convert("RGB"), None
     if im.mode == "P" and "transparency" in im.info:
         im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+    if im.mode == "La":  # premultiplied: Pillow converts it to LA only
+        im = im.convert("LA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa"):
         im = im.convert("RGBA")
         return im.convert("RGB"), im.getchannel("A")
     return im.convert("RGB"), None
@@ -114,7 +116,7 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
                 im.seek(0)
             im.load()
             upright = ImageOps.exif_transpose(im)
-            rgb, alpha = _to_rgb(upright)
+            rgb, alpha = to_rgb(upright)
     except DreamerError:
         raise
     except Image.DecompressionBombError:  # past Pillow's own limit (entry points raise it to ours: runners/startup.py)
@@ -126,20 +128,6 @@ def load_image(path: str | os.PathLike[str]) -> LoadedImage:
     if min(rgb.size) < 1:
         raise DreamerError(f"{p}: image has no pixels")
     return LoadedImage(rgb=rgb, alpha=alpha, path=p)
-
-
-def as_loaded(image: str | os.PathLike[str] | Image.Image | torch.Tensor | LoadedImage) -> LoadedImage:
-    """Accept a path, a PIL image, a (3,H,W)/(1,3,H,W) tensor in [0,1] or a LoadedImage."""
-    if isinstance(image, LoadedImage):
-        return image
-    if isinstance(image, Image.Image):
-        rgb, alpha = _to_rgb(image)
-        return LoadedImage(rgb=rgb, alpha=alpha)
-    if isinstance(image, torch.Tensor):
-        return LoadedImage(rgb=to_pil(image))
-    if isinstance(image, (str, os.PathLike)):
-        return load_image(image)
-    raise DreamerError(f"cannot use a {type(image).__name__} as an image (give a path, PIL image or tensor)")
 
 
 def fit_max_side(size: tuple[int, int], max_side: int) -> tuple[int, int]:

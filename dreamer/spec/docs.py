@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamer.spec.lesson import LessonSpec
-from dreamer.spec.profiles import Part, profile
+from dreamer.spec.profiles import ACCENT_ONLY, Part, profile
 from dreamer.spec.resolve import cli_flag
 from dreamer.spec.schema import knobs
 from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv, VisSpec
@@ -16,6 +16,7 @@ TABLES: dict[str, Part] = {  # marker name -> the command's part whose knobs and
     "env": profile("render").part(RunEnv),
     "zoom": profile("zoom").part(MotionSpec),
     "grid": profile("grid").part(VisSpec),
+    "accent": Part(VisSpec, profile("accent").part(VisSpec).preset, only=ACCENT_ONLY),  # its own two
     "video": profile("video").part(VideoSpec),
     "lesson": profile("lesson").part(LessonSpec),
 }

@@ -9,7 +9,8 @@ from dreamer.spec.lesson import LessonSpec
 from dreamer.spec.specs import DreamSpec, MotionSpec, VisSpec
 
 # Lighter than a still: each zoom frame (and a video's first frame) adds a little dream on top of the last one.
-ZOOM_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320)
+# Frames stay at the work size (--max-side): each is dreamed from the last, so none goes back to the input's size.
+ZOOM_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320, resize_back=False)
 VIDEO_SPEC = ZOOM_SPEC
 SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size than render's
 ACCENT_SPEC = VisSpec(size=224)  # the photo's longer side: enough to see what changed, a minute on a CPU

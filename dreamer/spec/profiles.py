@@ -25,6 +25,10 @@ from dreamer.spec.video import VideoSpec
 
 # Visualisations run untiled: the tile size is a dream's.
 NO_TILE = ("tile",)
+# Animation frames are written at the work size (--max-side), never resized back (see ZOOM_SPEC).
+FRAMES_AT_WORK_SIZE = ("resize_back",)
+# Only accentuation keeps the photo close: the other visualisations start from noise.
+ACCENT_ONLY = ("accent_layer", "accent_weight")
 # Accentuation optimises the photo's own pixels, one image: no parametrisation, crops, batch or diversity.
 NOT_ACCENT = (
     "param",
@@ -88,18 +92,18 @@ PROFILES = _table(
     Profile("render", (Part(DreamSpec), Part(RunEnv))),
     Profile("gallery", (Part(DreamSpec), Part(RunEnv))),
     Profile("sweep", (Part(DreamSpec, SWEEP_SPEC), Part(RunEnv))),
-    Profile("zoom", (Part(MotionSpec), Part(DreamSpec, ZOOM_SPEC), Part(RunEnv))),
-    Profile("video", (Part(VideoSpec), Part(DreamSpec, VIDEO_SPEC), Part(RunEnv))),
-    Profile("grid", (Part(VisSpec), Part(RunEnv, exclude=NO_TILE))),
-    Profile("maps", (Part(VisSpec), Part(RunEnv, exclude=NO_TILE))),
+    Profile("zoom", (Part(MotionSpec), Part(DreamSpec, ZOOM_SPEC, exclude=FRAMES_AT_WORK_SIZE), Part(RunEnv))),
+    Profile("video", (Part(VideoSpec), Part(DreamSpec, VIDEO_SPEC, exclude=FRAMES_AT_WORK_SIZE), Part(RunEnv))),
+    Profile("grid", (Part(VisSpec, exclude=ACCENT_ONLY), Part(RunEnv, exclude=NO_TILE))),
+    Profile("maps", (Part(VisSpec, exclude=ACCENT_ONLY), Part(RunEnv, exclude=NO_TILE))),
     Profile("accent", (Part(VisSpec, ACCENT_SPEC, exclude=NOT_ACCENT), Part(RunEnv, exclude=NO_TILE))),
     Profile("lesson", (Part(LessonSpec), Part(RunEnv))),
     Profile("layers", (Part(DreamSpec, only=("model", "weights")),)),
     Profile("studio", (Part(RunEnv),)),
     # The studio's tabs: forms of look and file knobs (where they run is the server's RunEnv).
     Profile("studio-dream", (Part(DreamSpec),), command=False),
-    Profile("studio-grid", (Part(VisSpec, STUDIO_VIS),), command=False),
-    Profile("studio-maps", (Part(VisSpec, STUDIO_VIS),), command=False),
+    Profile("studio-grid", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY),), command=False),
+    Profile("studio-maps", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY),), command=False),
     Profile("studio-zoom", (Part(MotionSpec, STUDIO_MOTION),), command=False),
 )
 

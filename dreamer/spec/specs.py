@@ -42,7 +42,8 @@ PARAM_CHOICES = tuple(PARAM_DEFAULTS)
 LAYER_HELP = (
     "Layer objective, repeatable: LAYER[CHANNELS][:WEIGHT], e.g. -l blocks.4, -l blocks.3:0.5, "
     "-l 'blocks.4[3,17,40-47]', -l blocks.2:-1 (negative weight suppresses), one neuron: "
-    "-l 'blocks.4[7]@center' or 'blocks.4[7]@Y,X'. Default: the model's dream layer."
+    "-l 'blocks.4[7]@center' or 'blocks.4[7]@Y,X', one channel's mean: 'blocks.4[7]@mean'. "
+    "Default: the model's dream layer."
 )
 MODEL_HELP = (
     f"{DEFAULT_MODEL} (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."

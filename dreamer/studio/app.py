@@ -33,7 +33,7 @@ def build(engine: Engine, config: StudioConfig | None = None) -> gr.Blocks:
             "each browser tab sees only its own images."
         )
         with gr.Tab("Dream"):
-            photo = DreamTab(studio, state).photo
+            photo = DreamTab(studio, state, demo).photo
         with gr.Tab("Feature grid"):
             grid_tab(studio, state)
         with gr.Tab("Activation maps"):

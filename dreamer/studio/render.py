@@ -13,7 +13,7 @@ from PIL import Image, ImageChops
 from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import save_dream
-from dreamer.samples import sample_names, sample_path
+from dreamer.samples import DEFAULT_SAMPLE, sample_names, sample_path
 from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs
@@ -55,7 +55,7 @@ def pick_layer(current: list[str] | None, evt: gr.SelectData) -> list[str]:
 class DreamTab:
     """The Dream tab, laid out and wired in the Blocks being built; ``photo`` is the upload the other tabs read."""
 
-    def __init__(self, studio: Studio, state: gr.State) -> None:
+    def __init__(self, studio: Studio, state: gr.State, page: gr.Blocks) -> None:
         self.studio = studio
         config = studio.config
         layer_list = studio.layers(config.dream_base.model)
@@ -102,6 +102,7 @@ class DreamTab:
         free = {"concurrency_limit": None, "api_name": False}  # handlers that touch no torch: outside the queue
         self.photo.change(self.on_photo, [self.photo], [editor], **free)
         sample.change(self.on_sample, [sample, state], [self.photo], **free)
+        page.load(self.first_photo, [state], [sample, self.photo, editor], **free)
         style.change(self.on_style, [style, state], form.components, **free)
         model_box = form.components[form.names.index("model")]
         layer_boxes = [form.components[form.names.index(n)] for n in ("layers", "guide_layer")]
@@ -127,6 +128,11 @@ class DreamTab:
             return gr.update(value=None, visible=False)
         rgb = photo_of(path).rgb
         return gr.update(value={"background": rgb, "layers": [], "composite": rgb}, visible=True)
+
+    def first_photo(self, session: Session) -> tuple[str, str, Any]:
+        """The page opens with the default sample chosen and in the mask editor: the first click dreams."""
+        path = self.on_sample(DEFAULT_SAMPLE, session)
+        return DEFAULT_SAMPLE, path, self.on_photo(path)
 
     def on_sample(self, name: str | None, session: Session) -> Any:
         """A bundled sample as if it were uploaded (a copy in the session's folder)."""
