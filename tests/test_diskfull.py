@@ -1,6 +1,6 @@
-"""A full disk: a render, a gallery and a video whose folder fills mid-write say so in one line,
-leave no partial file, and a rerun after space is freed completes (the gallery and the video
-keep what was finished).
+"""A full disk mid-write: one line, no partial file, and a rerun after space is freed completes.
+
+A render, a gallery and a video are tried (the gallery and the video keep what they finished).
 
 The folder is a tmpfs of its own, filled up to ``room`` bytes, where this machine lets the test
 mount one (root); elsewhere every atomic write into it fails with ``ENOSPC`` once ``room`` is used.

@@ -1,5 +1,7 @@
-"""Engine soak at CI size: many renders of varied sizes, styles and precisions through one ``Engine``
-in a fresh process (``bench/soak.py`` with random weights) leak no memory, descriptors or threads.
+"""Engine soak at CI size: many varied renders through one ``Engine`` leak nothing.
+
+Sizes, styles and precisions vary, in a fresh process (``bench/soak.py`` with random weights);
+memory, descriptors, threads and tensors are watched.
 
 The full run (300 renders with the bundled weights) and its curve are in ``bench/RESULTS.md``.
 """
