@@ -22,7 +22,7 @@ from torch import nn
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.engine.seeds import seeded
 from dreamer.errors import DreamerError
-from dreamer.lecture import deep, figures, handwork, run
+from dreamer.lecture import deep, figures, handwork, run, words
 from dreamer.lecture.page import PageData, render
 from dreamer.lecture.sweep import dream_strip
 from dreamer.nets.summary import list_layers
@@ -134,6 +134,14 @@ def _downsampling(model: DreamModel) -> str:
     )
 
 
+def _activation(model: DreamModel, act: str | None) -> str:
+    """What the first activation does, in words (empty when the network has none there)."""
+    if act is None:
+        return ""
+    kind = type(model.module(act)).__name__
+    return words.ACTIVATIONS.get(kind, f"This network's activation is {kind}.")
+
+
 def _build(
     src: Image.Image,
     path: Path | None,
@@ -215,6 +223,15 @@ def _build(
         kernels_shape=kernel_shape,
         first_rows=first_rows,
         downsampling=_downsampling(model),
+        activation=_activation(model, parts.act),
+        layer_names=words.layer_names(
+            parts.conv,
+            parts.pre,
+            parts.act,
+            isinstance(model.module(parts.pre), nn.BatchNorm2d),
+            parts.stages,
+            parts.head,
+        ),
         stages=stages,
         diagram_file=diagram_file,
         classes=len(model.spec.categories),

@@ -56,7 +56,9 @@ def shoot(page: Path, out: Path, full: bool) -> None:
         call(ws, 2, "Page.navigate", url=page.as_uri())
         time.sleep(3)
         if full:
-            height = call(ws, 3, "Runtime.evaluate", expression="document.documentElement.scrollHeight", returnByValue=True)
+            height = call(
+                ws, 3, "Runtime.evaluate", expression="document.documentElement.scrollHeight", returnByValue=True
+            )
             h = height["result"]["value"]
             call(ws, 4, "Emulation.setDeviceMetricsOverride", width=w, height=h, deviceScaleFactor=1, mobile=False)
             time.sleep(1)
