@@ -152,7 +152,7 @@ def _first_downsampling(model: DreamModel, photo: Image.Image, parts: Anatomy) -
     return next((s.name for s in sizes[2:] if s.height < first), None)
 
 
-HEIGHT, RECEDE, DEPTH = 18, 4, 15  # pixels per doubling of a map's height, of its width, of the channels
+HEIGHT, RECEDE, DEPTH = 18, 4, 13  # pixels per doubling of a map's height, of its width, of the channels
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def label(stage: Stage) -> list[str]:
     ]
 
 
-def layout(stages: Sequence[Stage], font: ImageFont.ImageFont | ImageFont.FreeTypeFont, gap: int = 16) -> list[Slab]:
+def layout(stages: Sequence[Stage], font: ImageFont.ImageFont | ImageFont.FreeTypeFont, gap: int = 12) -> list[Slab]:
     """Where each slab goes: height and depth grow with the log of the map's sides, thickness with the log of channels.
 
     On a log scale the input's 3 channels stay visibly thin and a deep stage's 6x8 map stays visible:

@@ -134,6 +134,11 @@ def _downsampling(model: DreamModel) -> str:
     )
 
 
+def _batch_norm(model: DreamModel, name: str) -> bool:
+    """Whether a layer is a batch normalisation, or one named so that lite0 folded into its convolution."""
+    return isinstance(model.module(name), nn.BatchNorm2d) or name.rsplit(".", 1)[-1].startswith("bn")
+
+
 def _activation(model: DreamModel, act: str | None) -> str:
     """What the first activation does, in words (empty when the network has none there)."""
     if act is None:
@@ -228,7 +233,7 @@ def _build(
             parts.conv,
             parts.pre,
             parts.act,
-            isinstance(model.module(parts.pre), nn.BatchNorm2d),
+            _batch_norm(model, parts.pre),
             parts.stages,
             parts.head,
         ),

@@ -28,7 +28,7 @@ nav ol { margin: 0; padding-left: 1.4em; } .top { display: flex; gap: 28px; alig
 aside.glossary { flex: 1; background: #f4f1e8; border: 1px solid #ddd6c3; padding: 8px 14px; font-size: 0.82em; }
 aside.glossary h2 { margin: 0 0 4px; border: none; font-size: 1.2em; } aside.glossary dl { margin: 0; }
 aside.glossary dt { font-weight: bold; display: inline; } aside.glossary dd { display: inline; margin: 0; }
-aside.glossary div { margin: 2px 0; }
+aside.glossary dl { columns: 2; column-gap: 22px; } aside.glossary div { margin: 0 0 3px; break-inside: avoid; }
 @media print { body { background: white; } main { max-width: none; padding: 0; }
   section, figure, table, aside { break-inside: avoid; } h2 { break-after: avoid; } nav { display: none; } }
 """

@@ -237,7 +237,8 @@ def _late(d: PageData) -> str:
 
 
 def _stage_caption(shape: Stage | None) -> str:
-    pairs = "left of each pair where the channel fires in your photo, right what it wants to see"
+    pairs = "left of each pair where the channel fires in your photo, right what it wants to see; mean: how "
+    pairs += "strongly it fires on average"
     return f"{shape.channels} channels, each {size(shape.width, shape.height)}; {pairs}" if shape else pairs
 
 

@@ -25,13 +25,13 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     ("feature map", "the grid a convolution gives: high where its kernel's pattern is."),
     (
         "activation",
-        "a step after a convolution that changes each number on its own (here ReLU6); also the "
+        "a step after a convolution that changes each number on its own (such as ReLU); also the "
         "numbers a layer puts out: how strongly it fires.",
     ),
     ("ReLU, ReLU6", "rectified linear unit: negative numbers become 0. ReLU6 also caps them at 6."),
     ("max-pooling", "keeping the largest number of each 2x2 block: the map gets half as wide and half as high."),
     ("stage", "a group of layers that works at one map size; the network's maps shrink from stage to stage."),
-    ("class", "one of the kinds of thing the network can name (tabby cat, mushroom, ...)."),
+    ("class", "one of the kinds of thing the network can name."),
     ("feature visualisation", "a picture made from noise, changed step by step until one channel fires strongly."),
     (
         "fourier",
@@ -49,7 +49,7 @@ def layer_names(conv: str, pre: str, act: str | None, batch_norm: bool, stages: 
     out = f"{conv} is the first convolution"
     if pre != conv:
         out += f"; {pre} its output" + (
-            " after batch normalisation (a rescaling of each channel)" if batch_norm else ""
+            " after batch normalisation (bn: a rescaling of each channel)" if batch_norm else ""
         )
     if act:
         out += f"; {act} that output after its activation"
