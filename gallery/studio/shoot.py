@@ -89,7 +89,9 @@ def run(page: Page, prefix: str, seconds: float) -> None:
     before = page.js(text)
     page.js(f"document.querySelector('{button}').click()")
     assert before is not None
-    page.wait(f"{text} !== {before!r} && /done|frames at/.test({text})", seconds)
+    time.sleep(1)  # the run has started: its progress shows until it is done
+    busy = "[...document.querySelectorAll('.progress-text')].some(e => e.offsetParent !== null)"
+    page.wait(f"{text} !== {before!r} && /done|frames at/.test({text}) && !{busy}", seconds)
     print(f"{prefix or 'dream'}: {time.time() - started:.1f} s")
     time.sleep(3)
 
