@@ -123,11 +123,10 @@ def _swap_in(tmp: Path, target: Path) -> None:
 
 
 def _downsampling(model: DreamModel) -> str:
-    name = model.spec.display_name
     if any(isinstance(layer.module, nn.MaxPool2d) for layer in list_layers(model)):
-        return f"{name} halves its maps with max-pooling layers, like the hand-worked example above."
+        return "This network halves its maps with max-pooling layers, like the hand-worked example above."
     return (
-        f"{name} uses no max-pooling: it halves its maps with strided convolutions, kernels that jump two "
+        "This network uses no max-pooling: it halves its maps with strided convolutions, kernels that jump two "
         "pixels at a time (its very first convolution already does, which is why the maps below are half the "
         "photo's size). The third row shows real 2x2 max-pooling, done by us on the activation, for comparison: "
         "the same halving, keeping the strongest response of each block."

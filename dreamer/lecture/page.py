@@ -114,7 +114,7 @@ def _early(d: PageData) -> str:
         *SECTIONS[1],
         para(
             "A real network does not get its kernels from us: it learns them from millions of labelled photos. "
-            f"These are the {n} kernels of {d.model}'s first convolution. Each is {size(kw, kh)} pixels and has "
+            f"These are the {n} kernels of this network's first convolution. Each is {size(kw, kh)} pixels and has "
             f"one grid of weights for each of the photo's {c} colour channels (red, green, blue): {n * c * kh * kw} "
             "weights in all. Grey is 0; each patch shows its weights scaled to its own range, so bright colours "
             "are large positive weights and their opposite colours large negative ones. Many look like edge and "
