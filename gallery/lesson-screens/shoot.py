@@ -1,6 +1,6 @@
 """A screenshot of the lesson's first screen: the page made with the bundled model, opened in headless Chromium.
 
-Run: ``python gallery/lesson/shoot.py first-screen.png`` (small settings, about a minute on 2 CPU cores).
+Run: ``python gallery/lesson-screens/shoot.py [OUT.png]`` (small settings, about a minute on 2 CPU cores).
 It writes a lesson on the bundled cat into a temporary folder and captures what a 1280x800 window
 shows on opening (``--full`` captures the whole page), like gallery/studio/shoot.py.
 """
@@ -75,7 +75,7 @@ def shoot(page: Path, out: Path, full: bool) -> None:
 def main() -> None:
     """Make a small lesson on the bundled cat and shoot its first screen."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, nargs="?", default=HERE / "first-screen.png")
+    parser.add_argument("out", type=Path, nargs="?", default=HERE / "first-screen-after.png")
     parser.add_argument("--full", action="store_true", help="the whole page, not only the first screen")
     parser.add_argument("--keep", type=Path, help="also keep the lesson folder here")
     args = parser.parse_args()
