@@ -106,7 +106,7 @@ def test_page_states_the_real_sizes(page: Path, random_model: DreamModel) -> Non
     html = page.read_text()
     parts = figures.anatomy(random_model)
     for s in figures.architecture(random_model, photo, [*parts.stages, parts.head]):
-        assert f"<td>{s.name}</td><td>{s.channels}</td><td>{s.height} x {s.width}</td>" in html
+        assert f"<td>{s.name}</td><td>{s.channels}</td><td>{s.width}x{s.height}</td>" in html
 
 
 def test_page_is_self_contained_and_escaped(page: Path) -> None:
@@ -232,3 +232,81 @@ def test_broken_photos_are_one_line_and_leave_nothing(tmp_path: Path, command: s
     errors = [line for line in result.output.splitlines() if line.lower().startswith("error")]
     assert result.exit_code == 1 and len(errors) == 1 and words in errors[0] and path.name in errors[0], result.output
     assert list(out.iterdir()) == []
+
+
+def _text(html: str) -> str:
+    from html import unescape
+
+    return unescape(re.sub(r"<[^>]+>", " ", html))
+
+
+def test_every_size_caption_is_width_x_height(page: Path, random_model: DreamModel) -> None:
+    """Each size the page writes (two numbers joined by x) is width x height, checked against the real images."""
+    photo = Image.open(page.parent / "photo.png")
+    assert photo.width != photo.height  # a wide photo: a size written height x width would show
+    text = _text(page.read_text())
+    chains = [re.findall(r"\d+", c) for c in re.findall(r"\d+(?:\s?[x×]\s?\d+)+", text)]
+    sizes = [(int(a), int(b)) for a, b in (c for c in chains if len(c) == 2)]
+    wide = [(w, h) for w, h in sizes if w != h]
+    assert len(wide) >= 10, sizes  # the photo, the first layers' maps, the stages
+    aspect = np.log(photo.width / photo.height)
+    wrong = [(w, h) for w, h in wide if abs(np.log(w / h) - aspect) > abs(np.log(w / h) + aspect)]
+    assert not wrong, f"written height x width: {wrong}"
+    caption = re.search(r'<img src="photo.png"[^>]*><figcaption>([^<]*)', page.read_text())
+    assert caption and f"{photo.width}x{photo.height}" in caption[1]
+    parts = figures.anatomy(random_model)
+    maps = figures.architecture(random_model, photo, [*parts.stages, parts.head])
+    for s in maps:  # the table and the diagram's labels: the network's real map sizes
+        assert f"{s.width}x{s.height}" in text
+        assert f"{s.width}x{s.height}" in figures.label(s)
+    first = figures.architecture(random_model, photo, [parts.pre])[1]  # the real shapes, as tested above
+    assert f"{first.channels} channels, each {first.width}x{first.height}" in text
+
+
+def test_first_screen_is_plain_words_and_every_name_is_explained(page: Path, random_model: DreamModel) -> None:
+    html = page.read_text()
+    first = re.search(r"</h1><p>(.*?)</p>", html)
+    assert first and "weights" not in first[1] and ".pth" not in first[1] and "(" not in first[1].split(".")[0]
+    small = re.search(r'<p class="small">(.*?)</p>', html)
+    assert small and random_model.weights.split(" ")[0] in small[1]
+    glossary = _text(re.search(r'<aside class="glossary".*?</aside>', html, re.S)[0])
+    parts = figures.anatomy(random_model)
+    names = [parts.conv, parts.pre, parts.act, parts.stages[0], parts.stages[-1], parts.head]  # "blocks.0 to blocks.6"
+    words = ["channel", "layer", "activation", "ReLU6", "fourier", "kernel", "feature map", "max-pooling", "octave"]
+    missing = [w for w in [*names, *words] if w not in glossary]
+    assert not missing, f"not in the glossary: {missing}"
+    assert "param fourier" not in _text(html)  # the settings are said in words
+
+
+def _slabs(im: Image.Image) -> list[tuple[int, int]]:
+    """(thickness, height) of each slab as drawn: measured on the pixels along the slabs' common base line."""
+    ink = np.asarray(im.convert("L")) < 250
+    rows = ink.any(1)
+    top = int(rows.argmax())
+    base = top + int((~rows[top:]).argmax()) - 1  # the last row of the band the slabs stand in
+    line = ink[base - 1]
+    edges = np.flatnonzero(np.diff(line.astype(int)))
+    runs = list(zip(edges[::2] + 1, edges[1::2] + 1, strict=True))
+    out = []
+    for x0, x1 in runs:
+        column = ink[: base + 1, x0 + 2][::-1]
+        out.append((int(x1 - x0), int((~column).argmax()) if not column.all() else base))
+    return out
+
+
+def test_architecture_drawing_shows_channels_growing_while_maps_shrink(random_model: DreamModel) -> None:
+    """On the drawn pixels: thickness grows with log(channels), height with log(map size); the input is thin."""
+    photo = Image.new("RGB", (256, 170))
+    parts = figures.anatomy(random_model)
+    stages = figures.architecture(random_model, photo, [*parts.stages, parts.head])
+    drawn = _slabs(figures.diagram(stages, 1000))
+    assert len(drawn) == len(stages)
+    thick = np.array([t for t, _ in drawn], dtype=float)
+    high = np.array([h for _, h in drawn], dtype=float)
+    channels = np.log2([s.channels for s in stages])
+    sides = 1 + np.log2([s.height for s in stages])
+    assert np.all(np.diff(thick) > 0) and np.all(np.diff(high) <= 1), drawn  # deeper: thicker, never taller
+    assert np.ptp(thick / channels) / np.mean(thick / channels) < 0.15, drawn  # thickness ~ log2(channels)
+    assert np.ptp(high / sides) / np.mean(high / sides) < 0.15, drawn  # height ~ log2(map height)
+    fronts = thick * high
+    assert fronts[0] < fronts[-1] and fronts[0] < np.median(fronts), drawn  # the 3-channel input is not the biggest

@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 from torch import nn
 
 from dreamer.core.tensors import to_tensor
+from dreamer.lecture.words import size
 from dreamer.nets.hooks import LayerHooks
 from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
@@ -131,15 +132,16 @@ def first_layers(model: DreamModel, photo: Image.Image, parts: Anatomy, n: int =
         rows.append((what, strip(ims, labels, font_size=12), tuple(maps.shape)))
 
     limits = scale(pre, picked)  # one scale per channel for the conv, its activation and the pooling
-    row(f"after the convolution ({parts.pre})", pre, picked, limits)
+    row(f"after the first convolution (layer {parts.pre})", pre, picked, limits)
     if parts.act:
         act = acts[parts.act]
-        row(f"after the activation ({parts.act})", act, picked, limits)
+        kind = type(model.module(parts.act)).__name__
+        row(f"after the activation, {kind} (layer {parts.act})", act, picked, limits)
         row("max-pooled 2x2 (by us, for comparison)", F.max_pool2d(act[None], 2)[0], picked, limits)
     if down:
         d = acts[down]
         chans = d.mean((1, 2)).topk(min(n, d.shape[0])).indices.tolist()
-        row(f"after the first downsampling stage ({down})", d, chans, scale(d, chans))
+        row(f"after the first stage with smaller maps (stage {down})", d, chans, scale(d, chans))
     return FirstLayers(rows)
 
 
@@ -150,40 +152,70 @@ def _first_downsampling(model: DreamModel, photo: Image.Image, parts: Anatomy) -
     return next((s.name for s in sizes[2:] if s.height < first), None)
 
 
-def diagram(stages: Sequence[Stage], classes: int | None = None) -> Image.Image:
-    """Stages as slabs: height follows the map's size, thickness the number of channels (log scale)."""
-    font = ImageFont.load_default(size=12)
-    top = max(s.height for s in stages)
-    unit = 220 / top
-    slabs = [
-        (max(4, round(s.height * unit)), max(4, round(s.width * unit)), round(7 * math.log2(s.channels)))
-        for s in stages
+HEIGHT, RECEDE, DEPTH = 18, 4, 13  # pixels per doubling of a map's height, of its width, of the channels
+
+
+@dataclass(frozen=True)
+class Slab:
+    """One stage as the diagram draws it: its left edge, front-face height, thickness, and receding depth."""
+
+    x: int
+    height: int  # the map's height, log scale
+    thickness: int  # the number of channels, log scale
+    recede: int  # the map's width, log scale, drawn receding at 45 degrees
+
+
+def label(stage: Stage) -> list[str]:
+    """The lines written under a stage's slab: its name, its channels, its map's size (width x height)."""
+    return [
+        stage.name,
+        f"{stage.channels} channel{'s' if stage.channels != 1 else ''}",
+        size(stage.width, stage.height),
     ]
-    skew = 0.5
-    widths = [max(t + round(w * skew * 0.5), 74) for h, w, t in slabs]
-    gap = 18
-    width = sum(widths) + gap * (len(stages) + 1) + (90 if classes else 0)
-    base = 40 + round(max(w * skew * 0.5 for _, w, _ in slabs)) + max(h for h, _, _ in slabs)
-    im = Image.new("RGB", (width, base + 50), "white")
+
+
+def layout(stages: Sequence[Stage], font: ImageFont.ImageFont | ImageFont.FreeTypeFont, gap: int = 12) -> list[Slab]:
+    """Where each slab goes: height and depth grow with the log of the map's sides, thickness with the log of channels.
+
+    On a log scale the input's 3 channels stay visibly thin and a deep stage's 6x8 map stays visible:
+    each halving of the map takes the same step off the height, each doubling of channels adds the same thickness.
+    """
+    slabs, x = [], gap
+    for s in stages:
+        h = round(HEIGHT * (1 + math.log2(s.height)))
+        d = round(RECEDE * (1 + math.log2(s.width)))
+        t = max(4, round(DEPTH * math.log2(s.channels)))
+        slabs.append(Slab(x, h, t, d))
+        text = max(font.getlength(line) for line in label(s))
+        x += round(max(t + d, text)) + gap
+    return slabs
+
+
+def diagram(stages: Sequence[Stage], classes: int | None = None) -> Image.Image:
+    """Stages as slabs: height follows the map's size, thickness the number of channels (both log scale)."""
+    font = ImageFont.load_default(size=14)
+    slabs = layout(stages, font)
+    last = slabs[-1]
+    width = last.x + max(last.thickness + last.recede, 90) + (110 if classes else 20)
+    base = 24 + max(s.height + s.recede for s in slabs)
+    im = Image.new("RGB", (width, base + 70), "white")
     draw = ImageDraw.Draw(im)
-    x = gap
-    for i, (s, (h, w, t), cw) in enumerate(zip(stages, slabs, widths, strict=True)):
+    for i, (s, b) in enumerate(zip(stages, slabs, strict=True)):
         shade = 90 + round(140 * i / max(1, len(stages) - 1))
         front, side = (250 - shade // 3, 200 - shade // 2, shade), (200 - shade // 3, 150 - shade // 2, shade - 40)
-        dx, dy = round(w * skew * 0.5), round(w * skew * 0.5)
-        y0 = base - h
-        # front face (thickness = channels), then the receding face (the map's width)
-        draw.polygon([(x, y0), (x + t, y0), (x + t + dx, y0 - dy), (x + dx, y0 - dy)], fill=side, outline="black")
+        x, t, d, y0 = b.x, b.thickness, b.recede, base - b.height
+        # the top face and the right face recede (the map's width), the front face is channels x height
+        draw.polygon([(x, y0), (x + t, y0), (x + t + d, y0 - d), (x + d, y0 - d)], fill=side, outline="black")
         draw.polygon(
-            [(x + t, y0), (x + t + dx, y0 - dy), (x + t + dx, base - dy), (x + t, base)], fill=side, outline="black"
+            [(x + t, y0), (x + t + d, y0 - d), (x + t + d, base - d), (x + t, base)], fill=side, outline="black"
         )
         draw.rectangle((x, y0, x + t, base), fill=front, outline="black")
-        draw.text((x, base + 6), s.name, fill="black", font=font)
-        draw.text((x, base + 22), f"{s.channels} x {s.height} x {s.width}", fill=(60, 60, 60), font=font)
-        x += cw + gap
+        for j, line in enumerate(label(s)):
+            draw.text((x, base + 8 + 18 * j), line, fill="black" if j == 0 else (60, 60, 60), font=font)
     if classes:
-        draw.text((x, base - 30), f"-> {classes}", fill="black", font=font)
-        draw.text((x, base - 14), "classes", fill="black", font=font)
+        x = last.x + last.thickness + last.recede + 20
+        draw.text((x, base - 36), f"-> {classes}", fill="black", font=font)
+        draw.text((x, base - 18), "classes", fill="black", font=font)
     return im
 
 

@@ -22,7 +22,7 @@ from torch import nn
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.engine.seeds import seeded
 from dreamer.errors import DreamerError
-from dreamer.lecture import deep, figures, handwork, run
+from dreamer.lecture import deep, figures, handwork, run, words
 from dreamer.lecture.page import PageData, render
 from dreamer.lecture.sweep import dream_strip
 from dreamer.nets.summary import list_layers
@@ -123,15 +123,27 @@ def _swap_in(tmp: Path, target: Path) -> None:
 
 
 def _downsampling(model: DreamModel) -> str:
-    name = model.spec.display_name
     if any(isinstance(layer.module, nn.MaxPool2d) for layer in list_layers(model)):
-        return f"{name} halves its maps with max-pooling layers, like the hand-worked example above."
+        return "This network halves its maps with max-pooling layers, like the hand-worked example above."
     return (
-        f"{name} uses no max-pooling: it halves its maps with strided convolutions, kernels that jump two "
+        "This network uses no max-pooling: it halves its maps with strided convolutions, kernels that jump two "
         "pixels at a time (its very first convolution already does, which is why the maps below are half the "
         "photo's size). The third row shows real 2x2 max-pooling, done by us on the activation, for comparison: "
         "the same halving, keeping the strongest response of each block."
     )
+
+
+def _batch_norm(model: DreamModel, name: str) -> bool:
+    """Whether a layer is a batch normalisation, or one named so that lite0 folded into its convolution."""
+    return isinstance(model.module(name), nn.BatchNorm2d) or name.rsplit(".", 1)[-1].startswith("bn")
+
+
+def _activation(model: DreamModel, act: str | None) -> str:
+    """What the first activation does, in words (empty when the network has none there)."""
+    if act is None:
+        return ""
+    kind = type(model.module(act)).__name__
+    return words.ACTIVATIONS.get(kind, f"This network's activation is {kind}.")
 
 
 def _build(
@@ -215,6 +227,15 @@ def _build(
         kernels_shape=kernel_shape,
         first_rows=first_rows,
         downsampling=_downsampling(model),
+        activation=_activation(model, parts.act),
+        layer_names=words.layer_names(
+            parts.conv,
+            parts.pre,
+            parts.act,
+            _batch_norm(model, parts.pre),
+            parts.stages,
+            parts.head,
+        ),
         stages=stages,
         diagram_file=diagram_file,
         classes=len(model.spec.categories),

@@ -5,30 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from html import escape
 
-import numpy as np
-
 from dreamer.lecture.figures import Stage
 from dreamer.lecture.handwork import HandWork
-
-STYLE = """
-body { font: 16px/1.5 Georgia, 'DejaVu Serif', serif; color: #222; margin: 0; background: #fdfdfb; }
-main { max-width: 1080px; margin: 0 auto; padding: 24px 32px 64px; }
-h1 { font-size: 2em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
-p { max-width: 46em; } code, pre { font: 14px 'DejaVu Sans Mono', monospace; background: #f1f1ec; }
-pre { padding: 8px 12px; white-space: pre-wrap; }
-img { max-width: 100%; height: auto; } figure { margin: 12px 0; } figcaption { color: #555; font-size: 0.9em; }
-.steps { display: flex; flex-wrap: wrap; gap: 18px; align-items: flex-start; }
-.steps figure { margin: 0; } .pair { display: flex; gap: 10px; align-items: flex-start; margin-top: 4px; }
-table.grid { border-collapse: collapse; font: 13px 'DejaVu Sans Mono', monospace; }
-table.grid td { border: 1px solid #bbb; width: 1.9em; height: 1.55em; padding: 0; text-align: center; }
-td.neg { color: #1d4fd8; } td.pos { color: #b91c1c; font-weight: bold; }
-table.data { border-collapse: collapse; } table.data td, table.data th { padding: 2px 10px; text-align: left; }
-table.data tr:nth-child(even) { background: #f1f1ec; }
-.bar { display: inline-block; height: 0.9em; background: #b45309; vertical-align: middle; }
-nav ol { columns: 2; }
-@media print { body { background: white; } main { max-width: none; padding: 0; }
-  section, figure, table { break-inside: avoid; } h2 { break-after: avoid; } nav { display: none; } }
-"""
+from dreamer.lecture.markup import STYLE, img, para, plain, section, step
+from dreamer.lecture.words import GLOSSARY, PARAMS, SETTINGS, size
 
 
 @dataclass(frozen=True)
@@ -45,6 +25,8 @@ class PageData:
     kernels_shape: tuple[int, ...]
     first_rows: list[tuple[str, str, tuple[int, ...]]]  # (what, file, (C, h, w))
     downsampling: str  # how this network halves its maps, in words
+    activation: str  # what its first activation does, in words
+    layer_names: str  # what the layer names the page uses mean, in words
     stages: list[Stage]
     diagram_file: str
     classes: int
@@ -60,39 +42,6 @@ class PageData:
     version: str = ""
 
 
-def _table(grid: np.ndarray) -> str:
-    rows = []
-    for row in grid:
-        cells = "".join(f'<td class="{"neg" if v < 0 else "pos" if v > 0 else "zero"}">{int(v)}</td>' for v in row)
-        rows.append(f"<tr>{cells}</tr>")
-    return f'<table class="grid">{"".join(rows)}</table>'
-
-
-def _step(title: str, file: str, grid: np.ndarray, note: str) -> str:
-    h, w = grid.shape
-    return (
-        f"<figure><figcaption><b>{escape(title)}</b> ({h}x{w}): {escape(note)}</figcaption>"
-        f'<div class="pair"><img src="{escape(file)}" alt="{escape(title)}">{_table(grid)}</div></figure>'
-    )
-
-
-def _img(file: str, alt: str, caption: str = "") -> str:
-    cap = f"<figcaption>{escape(caption)}</figcaption>" if caption else ""
-    return f'<figure><img src="{escape(file)}" alt="{escape(alt)}">{cap}</figure>'
-
-
-def _plain(value: object) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
-
-
-def _section(anchor: str, title: str, *parts: str) -> str:
-    return f'<section id="{anchor}"><h2>{escape(title)}</h2>{"".join(parts)}</section>'
-
-
-def _p(text: str) -> str:
-    return f"<p>{escape(text)}</p>"
-
-
 SIGNED = "blue = negative, white = 0, red = positive; each channel keeps one colour scale from row to row"
 SECTIONS = (
     ("by-hand", "1. Convolution by hand"),
@@ -105,12 +54,37 @@ SECTIONS = (
 )
 
 
-def render(d: PageData) -> str:
-    """The whole page as a string (UTF-8 HTML5)."""
+def _top(d: PageData) -> str:
+    """The first screen: what the page is in plain words, the photo, the contents and the glossary."""
+    w, h = d.photo_size
+    intro = para(
+        "Every picture on this page was made by a real neural network looking at your photo. The network "
+        f"learned from photos labelled by people to name what a photo shows, choosing among {d.classes} classes "
+        "(kinds of thing). The page follows it step by step: first a tiny sum you can do by hand, then what the "
+        "network itself computes, and at the end a dream. New words are explained in the box on the right."
+    )
+    small = (
+        f'<p class="small">Network: {escape(d.model)}; weights file: {escape(d.weights)}. '
+        "The page needs no internet connection and prints well.</p>"
+    )
+    nav = "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in SECTIONS)
+    terms = [*GLOSSARY, ("layer names", d.layer_names)]
+    words = "".join(f"<div><dt>{escape(t)}</dt>: <dd>{escape(m)}</dd></div>" for t, m in terms)
+    return (
+        f"<h1>How a neural network sees {escape(d.photo_name)}</h1>{intro}{small}"
+        '<div class="top"><div>'
+        + img("photo.png", "your photo", f"{d.photo_name}, {size(w, h)} pixels")
+        + f"<nav><b>Contents</b><ol>{nav}</ol></nav></div>"
+        f'<aside class="glossary" id="words"><h2>Words on this page</h2><dl>{words}</dl></aside></div>'
+    )
+
+
+def _early(d: PageData) -> str:
+    """Sections 1 to 3: convolution by hand, the learned kernels, the photo through the first layers."""
     hw, f = d.hand, d.hand_files
-    by_hand = _section(
+    by_hand = section(
         *SECTIONS[0],
-        _p(
+        para(
             "A computer sees an image as a grid of numbers. Here is a tiny one: an X drawn with +1 on a "
             "background of -1. A convolution slides a small grid of weights, the kernel, over the image. At each "
             "position it multiplies the nine numbers under the kernel by the nine weights and adds them up; the "
@@ -119,11 +93,11 @@ def render(d: PageData) -> str:
             "is a map of where the feature is."
         ),
         '<div class="steps">',
-        _step("the image", f["pattern"], hw.pattern, "+1 is the X, -1 the background"),
-        _step("the kernel", f["kernel"], hw.kernel, "one feature: a \\ stroke"),
-        _step("feature map", f["feature_map"], hw.feature_map, "sum of the 9 products at each position"),
+        step("the image", f["pattern"], hw.pattern, "+1 is the X, -1 the background"),
+        step("the kernel", f["kernel"], hw.kernel, "one feature: a \\ stroke"),
+        step("feature map", f["feature_map"], hw.feature_map, "sum of the 9 products at each position"),
         "</div>",
-        _p(
+        para(
             "ReLU (rectified linear unit) then replaces every negative value with 0: the network only keeps "
             "the evidence that the feature is there. Max-pooling cuts the map into 2x2 blocks and keeps the "
             "largest value of each (blocks cut by the edge keep what they have). The map is half as wide and "
@@ -131,76 +105,97 @@ def render(d: PageData) -> str:
             "becomes less sensitive to exact positions."
         ),
         '<div class="steps">',
-        _step("after ReLU", f["rectified"], hw.rectified, "negatives become 0"),
-        _step("after 2x2 max-pooling", f["pooled"], hw.pooled, "the largest value of each block"),
+        step("after ReLU", f["rectified"], hw.rectified, "negatives become 0"),
+        step("after 2x2 max-pooling", f["pooled"], hw.pooled, "the largest value of each block"),
         "</div>",
     )
-    kernels = _section(
+    n, c, kh, kw = d.kernels_shape
+    kernels = section(
         *SECTIONS[1],
-        _p(
-            f"A real network does not get its kernels from us: it learns them from millions of labelled photos. "
-            f"These are the {d.kernels_shape[0]} kernels of {d.model}'s first convolution, each "
-            f"{d.kernels_shape[2]}x{d.kernels_shape[3]} pixels over the red, green and blue channels "
-            f"(weights shape {' x '.join(map(str, d.kernels_shape))}). Grey is 0; each patch shows its weights "
-            "scaled to its own range, so bright colours are large positive weights and their opposite colours "
-            "large negative ones. Many look like edge and colour-contrast detectors."
+        para(
+            "A real network does not get its kernels from us: it learns them from millions of labelled photos. "
+            f"These are the {n} kernels of this network's first convolution. Each is {size(kw, kh)} pixels and has "
+            f"one grid of weights for each of the photo's {c} colour channels (red, green, blue): {n * c * kh * kw} "
+            "weights in all. Grey is 0; each patch shows its weights scaled to its own range, so bright colours "
+            "are large positive weights and their opposite colours large negative ones. Many look like edge and "
+            "colour-contrast detectors."
         ),
-        _img(d.kernels_file, "first-layer kernels", "the first convolution's kernels, numbered"),
+        img(d.kernels_file, "first-layer kernels", "the first convolution's kernels, numbered"),
     )
     rows = "".join(
-        _img(file, what, f"{what}: {c} channels of {h}x{w}; {SIGNED}") for what, file, (c, h, w) in d.first_rows
+        img(file, what, f"{what}: {ch} channels, each {size(w, h)}; {SIGNED}")
+        for what, file, (ch, h, w) in d.first_rows
     )
-    first = _section(
+    w, h = d.photo_size
+    first = section(
         *SECTIONS[2],
-        _p(
-            f"Here is your photo ({d.photo_size[0]}x{d.photo_size[1]} pixels as the network sees it) after the "
-            "first convolution, for the channels that vary most. Each channel is one kernel's feature map: it "
-            "still looks like the photo, but it lights up only where that kernel's pattern is. Then the "
-            "activation sets the negative (blue) values to 0, like ReLU above (this network's ReLU6 also caps "
-            "values at 6): a channel that was negative almost everywhere is almost blank after it."
+        para(
+            f"Here is your photo ({size(w, h)} pixels as the network sees it) after the network's first "
+            "convolution, for the channels that vary most. Each channel is one kernel's feature map: it still "
+            "looks like the photo, but it lights up only where that kernel's pattern is. Then comes the "
+            "activation, the step that treats each number on its own: like ReLU above, it sets the negative "
+            f"(blue) values to 0, so a channel that was negative almost everywhere is almost blank after it. "
+            f"{d.activation} Each row names its layer as the network's program does: {d.layer_names}"
         ),
-        _p(d.downsampling),
+        para(d.downsampling),
         rows,
     )
+    return by_hand + kernels + first
+
+
+def _late(d: PageData) -> str:
+    """Sections 4 to 7: the architecture, the hierarchy of features, the classes, the dream."""
     table = "".join(
-        f"<tr><td>{escape(s.name)}</td><td>{s.channels}</td><td>{s.height} x {s.width}</td>"
+        f"<tr><td>{escape(s.name)}</td><td>{s.channels}</td><td>{size(s.width, s.height)}</td>"
         f"<td>{s.channels * s.height * s.width:,}</td></tr>"
         for s in d.stages
     )
-    arch = _section(
+    arch = section(
         *SECTIONS[3],
-        _p(
-            "A network is a stack of such layers. The table gives each stage's output for your photo, read from "
-            "the real network as it ran: the maps get smaller while the number of channels (features) grows. "
-            "Deep down there are few positions but many kinds of thing the network can tell apart."
+        para(
+            "A network is a stack of such layers, grouped in stages. The table gives each stage's output for your "
+            "photo, read from the real network as it ran: from stage to stage the maps get smaller while the "
+            "number of channels (kinds of feature) grows. Deep down there are few positions but many kinds of "
+            "thing the network can tell apart."
         ),
-        _img(
-            d.diagram_file, "architecture diagram", "height of each slab = map size, thickness = channels (log scale)"
+        img(
+            d.diagram_file,
+            "architecture diagram",
+            "one block per stage: its height shows the map's size, its thickness the number of channels "
+            "(both on a log scale: each halving of the map takes the same step off the height)",
         ),
-        '<table class="data"><tr><th>stage</th><th>channels</th><th>map (h x w)</th><th>numbers</th></tr>'
-        f"{table}</table>",
-        _p(
+        '<table class="data"><tr><th>stage</th><th>channels</th><th>map (width x height)</th>'
+        f"<th>numbers (channels times width times height)</th></tr>{table}</table>",
+        para(
             "At the end each map is averaged into a single number, and a last layer turns these numbers into "
             f"a score for each of the {d.classes} classes the network knows."
         ),
     )
-    hier = "".join(f"<h3>{escape(name)}</h3>" + _img(file, f"channels of {name}", "") for name, file in d.hierarchy)
-    hierarchy = _section(
+    shapes = {s.name: s for s in d.stages}
+    hier = "".join(
+        f"<h3>{escape(name)}: stage {i + 1} of {len(d.hierarchy)}</h3>"
+        + img(file, f"channels of {name}", _stage_caption(shapes.get(name)))
+        for i, (name, file) in enumerate(d.hierarchy)
+    )
+    v = d.vis_settings
+    how = PARAMS.get(str(v.get("param")), f"the {v.get('param')} method")
+    hierarchy = section(
         *SECTIONS[4],
-        _p(
-            "Stacked layers learn hierarchically, much as the visual cortex does: the first ones respond to "
-            "edges and colours, the middle ones to textures and patterns, the deep ones to parts and objects. "
-            "For each stage you see the channels your photo excites most. Left of each pair: where the channel "
-            "fires in your photo (bright = strong). Right: what it wants to see, an image made from noise by "
-            "changing the pixels until that channel fires as much as it can (feature visualisation)."
+        para(
+            "Stacked layers learn hierarchically, much as the visual cortex (the part of the brain that sees) "
+            "does: the first ones respond to edges and colours, the middle ones to textures and patterns, the "
+            "deep ones to parts and objects. For each stage you see the channels your photo excites most. Left "
+            "of each pair: where the channel fires in your photo (bright = strong). Right: what it wants to see, "
+            "an image made from noise by changing the pixels until that channel fires as much as it can "
+            f"(feature visualisation). Each of those is {size(v.get('size'), v.get('size'))} pixels, made in "
+            f"{v.get('steps')} steps with {how}, seed {v.get('seed')}."
         ),
         hier,
-        _p("Visualisation settings: " + ", ".join(f"{k} {v}" for k, v in d.vis_settings.items()) + "."),
-        _p(
+        para(
             "The same photo dreamed at each depth (DeepDream, section 7): shallow layers paint strokes and "
             "stripes, middle ones eyes and animal faces, the deepest ones fine fur and patches of colour."
         ),
-        _img(
+        img(
             d.sweep_file,
             "the photo dreamed at each stage",
             "the photo, then one dream per stage (same seed and settings)",
@@ -211,50 +206,50 @@ def render(d: PageData) -> str:
         f"{100 * p:.1f}%</td></tr>"
         for name, p in d.top
     )
-    classes = _section(
+    classes = section(
         *SECTIONS[5],
-        _p(
+        para(
             "At the very end the network turns its features into a probability for each of its classes. These "
             "are its five best guesses for your photo. On the right, the same trick as above applied to its "
             "favourite class: an image changed until the network is as sure as it can be."
         ),
         '<div class="steps">',
         f'<table class="data"><tr><th>class</th><th>probability</th></tr>{bars}</table>',
-        _img(d.class_file, "class visualisation", f"what '{d.top[0][0]}' looks like to the network"),
+        img(d.class_file, "class visualisation", f"what '{d.top[0][0]}' looks like to the network"),
         "</div>",
     )
     settings = "".join(
-        f"<tr><td>{escape(k)}</td><td>{escape(_plain(v))}</td></tr>" for k, v in d.dream_settings.items()
+        f"<tr><td>{escape(k)}</td><td>{escape(plain(v))}</td><td>{escape(SETTINGS.get(k, ''))}</td></tr>"
+        for k, v in d.dream_settings.items()
     )
-    dream = _section(
+    dream = section(
         *SECTIONS[6],
-        _p(
+        para(
             "DeepDream runs the trained network on your photo and then changes the photo, step by step, so that a "
             "chosen layer fires more: whatever the layer half-recognises grows into view. It works at several "
-            "scales (octaves), small first, with a little random shift at each step."
+            "sizes (octaves), small first, with a little random shift at each step."
         ),
-        _img(d.dream_file, "the dream", "the default DeepDream of your photo"),
+        img(d.dream_file, "the dream", "the default DeepDream of your photo"),
         f"<p>Made with:</p><pre>{escape(d.command)}</pre>",
-        f'<table class="data">{settings}</table>',
+        f'<table class="data"><tr><th>setting</th><th>value</th><th>what it means</th></tr>{settings}</table>',
     )
-    nav = "".join(f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in SECTIONS)
+    return arch + hierarchy + classes + dream
+
+
+def _stage_caption(shape: Stage | None) -> str:
+    pairs = "left of each pair where the channel fires in your photo, right what it wants to see; mean: how "
+    pairs += "strongly it fires on average"
+    return f"{shape.channels} channels, each {size(shape.width, shape.height)}; {pairs}" if shape else pairs
+
+
+def render(d: PageData) -> str:
+    """The whole page as a string (UTF-8 HTML5)."""
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>How a network sees {escape(d.photo_name)}</title><style>{STYLE}</style></head><body><main>"
-        f"<h1>How a convolutional network sees {escape(d.photo_name)}</h1>"
-        + _p(
-            f"Every picture below was made by a real trained network, {d.model} ({d.weights}), looking at your "
-            "photo. The page needs no internet connection and prints well."
-        )
-        + _img("photo.png", "your photo", f"{d.photo_name}, {d.photo_size[0]}x{d.photo_size[1]}")
-        + f"<nav><ol>{nav}</ol></nav>"
-        + by_hand
-        + kernels
-        + first
-        + arch
-        + hierarchy
-        + classes
-        + dream
+        + _top(d)
+        + _early(d)
+        + _late(d)
         + f"<footer><p><small>Made by dreamer {escape(d.version)} in {d.seconds:.0f} s.</small></p></footer>"
         + "</main></body></html>\n"
     )

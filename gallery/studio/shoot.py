@@ -1,7 +1,8 @@
 """Screenshots of each studio tab, from the real running app with the bundled model (headless Chromium).
 
-Run: ``python gallery/studio/shoot.py`` (writes dream.png, grid.png, maps.png, zoom.png next to itself).
-It starts the studio on a free localhost port, uploads the bundled cat, runs each tab once and
+Run: ``python gallery/studio/shoot.py`` (writes first-screen.png, then dream.png, grid.png, maps.png and
+zoom.png next to itself; ``--first-only`` stops after the first screen). It starts the studio on a free
+localhost port, shoots the window as it opens, uploads the bundled cat, runs each tab once and
 captures the page with the DevTools protocol (websocket-client), like tests/test_studio.py.
 """
 
@@ -67,6 +68,12 @@ class Page:
         self.call("Emulation.setDeviceMetricsOverride", width=1400, height=1000, deviceScaleFactor=1, mobile=False)
         print(f"wrote {path}")
 
+    def window(self, path: Path) -> None:
+        """Capture only what the 1400x1000 window shows."""
+        data = self.call("Page.captureScreenshot", format="png")["data"]
+        path.write_bytes(base64.b64decode(data))
+        print(f"wrote {path}")
+
 
 def tab(page: Page, name: str) -> None:
     """Click the tab button with this label."""
@@ -82,7 +89,9 @@ def run(page: Page, prefix: str, seconds: float) -> None:
     before = page.js(text)
     page.js(f"document.querySelector('{button}').click()")
     assert before is not None
-    page.wait(f"{text} !== {before!r} && /done|frames at/.test({text})", seconds)
+    time.sleep(1)  # the run has started: its progress shows until it is done
+    busy = "[...document.querySelectorAll('.progress-text')].some(e => e.offsetParent !== null)"
+    page.wait(f"{text} !== {before!r} && /done|frames at/.test({text}) && !{busy}", seconds)
     print(f"{prefix or 'dream'}: {time.time() - started:.1f} s")
     time.sleep(3)
 
@@ -91,6 +100,7 @@ def main() -> None:
     """Start the studio and Chromium, run every tab once, save a screenshot of each."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--first-only", action="store_true", help="only the first screen, as the studio opens")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="studio-shots-"))
     with socket.socket() as s:
@@ -109,6 +119,10 @@ def main() -> None:
         page = Page(next(p for p in pages if p["type"] == "page")["webSocketDebuggerUrl"])
         page.call("Page.navigate", url=f"http://127.0.0.1:{port}/")
         page.wait("!!document.querySelector('#photo input[type=file]')", 60)
+        time.sleep(5)  # the page's load handler (the sample it opens with) has run
+        page.window(args.out / "first-screen.png")
+        if args.first_only:
+            return
         root = page.call("DOM.getDocument", depth=-1, pierce=True)["root"]["nodeId"]
         node = page.call("DOM.querySelector", nodeId=root, selector="#photo input[type=file]")["nodeId"]
         cat = work / "chelsea.png"
