@@ -247,6 +247,16 @@ true
 def test_the_first_click_dreams_the_preselected_sample(server: str, browser: DevTools, tmp_path: Path) -> None:
     browser.call("Page.navigate", url=server)
     browser.wait("document.querySelector('#photo')?.innerText.includes('chelsea')", 60, "the preselected sample")
+    browser.wait("!!document.querySelector('canvas')", 30, "the mask editor to show the sample")
+    # The mask editor's label is whole: its toolbar, on the same row, covered the old, longer one's end.
+    overlap = browser.js(
+        "(() => { const l = [...document.querySelectorAll('[data-testid=block-label]')]"
+        ".find(e => e.textContent.includes('Mask')); const r = l.getBoundingClientRect();"
+        " const row = [...l.parentElement.querySelectorAll('button')].map(b => b.getBoundingClientRect())"
+        ".filter(q => Math.abs(q.top - r.top) < r.height && q.left > r.left);"
+        " return Math.max(0, r.right - Math.min(...row.map(q => q.left))); })()"
+    )
+    assert overlap == 0, f"the mask editor's toolbar covers {overlap:.0f} px of its label"
     browser.js("document.querySelector('#go').click()")
     href = browser.wait(
         "(document.querySelector('#status').innerText.startsWith('done') && "

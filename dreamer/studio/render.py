@@ -64,7 +64,7 @@ class DreamTab:
                 self.photo = gr.File(label="Photo (upload)", type="filepath", elem_id="photo")
                 sample = gr.Dropdown(sample_names(), value=None, label="…or a bundled sample")
                 editor = gr.ImageEditor(
-                    label="Mask: paint where to dream (nothing painted: everywhere)",
+                    label="Mask: paint where to dream (optional)",  # longer labels are cut by its toolbar
                     type="pil",
                     sources=(),
                     transforms=(),
