@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import warnings
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,11 @@ from typing import Any
 from PIL import Image
 
 from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.outputs.folders import refuse_foreign
 from dreamer.outputs.images import atomic_write, fit_max_side, save_image
 
 FRAME_NAME = "frame_{:05d}.png"
+FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
 PNG_START = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the empty IEND chunk every whole PNG ends with
 _UNREADABLE = (OSError, ValueError, RecursionError)  # ValueError: bad UTF-8, bad JSON, a number past int's digit limit
@@ -116,6 +119,8 @@ class FramesFolder:
     def resume(self, settings: dict[str, Any]) -> list[Path]:
         """The finished frames a run with ``settings`` may reuse; frames made with other settings are refused."""
         check_folder(self.path)
+        state = self.state_path.name
+        refuse_foreign(self.path, lambda n: n == state or bool(FRAME_FILE.fullmatch(n)), f"frames and {state}")
         old = self.read_state()
         done = finished_frames(self.path)
         if old is None:
