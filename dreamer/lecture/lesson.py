@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -27,6 +28,7 @@ from dreamer.lecture.page import PageData, render
 from dreamer.lecture.sweep import dream_strip
 from dreamer.nets.summary import list_layers
 from dreamer.nets.wrapper import DreamModel
+from dreamer.outputs.folders import read_record, refuse_foreign
 from dreamer.outputs.imagelike import as_loaded
 from dreamer.outputs.images import fit_max_side, save_image
 from dreamer.spec.presets import LESSON_VIS
@@ -35,7 +37,12 @@ from dreamer.version import __version__
 
 SectionCallback = Callable[[int, int, str], None]  # (sections done, total, the one just finished)
 SECTION_NAMES = ("by hand", "kernels", "first layers", "architecture", "hierarchy", "sweep", "dream", "page")
-MARKER = "lesson.json"  # a folder holding this was made by ``lesson`` and may be replaced by a new one
+MARKER = "lesson.json"  # a lesson's record of itself: a folder holding it and only its files may be replaced
+# What a lesson wrote before its record listed its files (0.2): a new one may replace only these.
+EARLIER = re.compile(
+    r"index\.html|lesson\.json|(photo|kernels|architecture|class|sweep|dream|first_\d+|stage_\d+|"
+    r"hand_(pattern|kernel|feature_map|rectified|pooled))\.png"
+)
 
 
 def lesson(
@@ -81,7 +88,9 @@ def lesson(
             on_section,
         )
         (tmp / "index.html").write_text(render(data), encoding="utf-8")
-        (tmp / MARKER).write_text(json.dumps({"kind": "lesson", "seed": seed, "dream": data.dream_settings}, indent=1))
+        files = sorted([*os.listdir(tmp), MARKER])
+        record = {"kind": "lesson", "seed": seed, "dream": data.dream_settings, "files": files}
+        (tmp / MARKER).write_text(json.dumps(record, indent=1))
         if on_section:
             on_section(len(SECTION_NAMES), len(SECTION_NAMES), "page")
         _swap_in(tmp, target)
@@ -97,8 +106,15 @@ def _check_target(target: Path, photo: Path | None) -> None:
         raise DreamerError(f"-o {target}: holds the photo {photo.name}, which the new lesson would delete")
     if target.exists() and not target.is_dir():
         raise DreamerError(f"-o {target}: is a file, not a folder")
-    if target.is_dir() and any(target.iterdir()) and not (target / MARKER).is_file():
+    if not target.is_dir() or not any(target.iterdir()):
+        return
+    record = read_record(target / MARKER)
+    if record is None or record.get("kind") != "lesson":
         raise DreamerError(f"-o {target}: folder is not empty and holds no earlier lesson; choose a new one")
+    files = record.get("files")
+    listed = set(files) if isinstance(files, list) and all(isinstance(f, str) for f in files) else None
+    own = (lambda n: n in listed) if listed is not None else (lambda n: bool(EARLIER.fullmatch(n)))
+    refuse_foreign(target, own, "the earlier lesson's own (a new lesson replaces the folder whole)")
 
 
 def _make_temp(target: Path) -> Path:

@@ -10,16 +10,22 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, DreamerWarning
+from dreamer.outputs.folders import refuse_foreign
 from dreamer.outputs.images import atomic_write, fit_max_side, save_image
 
 FRAME_NAME = "frame_{:05d}.png"
-_UNREADABLE = (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError)
+FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
+PNG_START = b"\x89PNG\r\n\x1a\n"
+PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the empty IEND chunk every whole PNG ends with
+_UNREADABLE = (OSError, ValueError, RecursionError)  # ValueError: bad UTF-8, bad JSON, a number past int's digit limit
 
 
 def frame_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -43,10 +49,28 @@ def frames_folder(output: Path, frames_dir: Path | None = None) -> Path:
     return output if is_folder_output(output) else output.with_name(f"{output.stem}_{output.suffix[1:]}_frames")
 
 
+def whole_png(path: Path) -> bool:
+    """Whether ``path`` starts and ends as a PNG does (a zero-byte or truncated frame does not); reads 20 bytes."""
+    try:
+        with open(path, "rb") as f:
+            start = f.read(len(PNG_START))
+            f.seek(0, os.SEEK_END)
+            if f.tell() < len(PNG_START) + len(PNG_END):
+                return False
+            f.seek(-len(PNG_END), os.SEEK_END)
+            return start == PNG_START and f.read() == PNG_END
+    except OSError:
+        return False
+
+
 def finished_frames(folder: Path) -> list[Path]:
-    """The frames in ``folder`` numbered 0, 1, 2, ... without a gap (the ones a resume can trust)."""
+    """The whole frames in ``folder`` numbered 0, 1, 2, ... without a gap (the ones a resume can trust).
+
+    The count stops at a damaged frame (zero bytes or cut short, e.g. written by a killed run of
+    another tool or on a full disk): it and every later frame are dreamed again.
+    """
     done: list[Path] = []
-    while (folder / FRAME_NAME.format(len(done))).is_file():
+    while (folder / FRAME_NAME.format(len(done))).is_file() and whole_png(folder / FRAME_NAME.format(len(done))):
         done.append(folder / FRAME_NAME.format(len(done)))
     return done
 
@@ -95,6 +119,8 @@ class FramesFolder:
     def resume(self, settings: dict[str, Any]) -> list[Path]:
         """The finished frames a run with ``settings`` may reuse; frames made with other settings are refused."""
         check_folder(self.path)
+        state = self.state_path.name
+        refuse_foreign(self.path, lambda n: n == state or bool(FRAME_FILE.fullmatch(n)), f"frames and {state}")
         old = self.read_state()
         done = finished_frames(self.path)
         if old is None:
@@ -119,6 +145,10 @@ class FramesFolder:
                 f"{self.path}: holds frames made with other settings ({', '.join(dict.fromkeys(changed))}); "
                 "use the same options, another frames folder, or delete it to start over"
             )
+        damaged = self.path / FRAME_NAME.format(len(done))
+        if damaged.is_file():
+            message = f"{damaged}: is damaged; dreaming it and the later frames again"
+            warnings.warn(message, DreamerWarning, stacklevel=2)
         return done
 
     def save(self, index: int, frame: Image.Image, settings: dict[str, Any], metadata: dict[str, Any]) -> Path:

@@ -123,7 +123,7 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         raise DreamerError(f"{p}: has no dreamer metadata (only PNGs written by dreamer carry it)")
     try:
         data = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: bad JSON, or a number past int's digit limit
         raise DreamerError(f"{p}: dreamer metadata is not valid JSON") from None
     if not isinstance(data, dict) or not data:
         raise DreamerError(f"{p}: dreamer metadata is not a settings object (got {type(data).__name__})")

@@ -14,11 +14,21 @@ from typing import Any
 
 from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
+from dreamer.outputs.folders import read_record, refuse_foreign
 from dreamer.outputs.images import clean_stale_parts
 from dreamer.runners.local import Executor, LocalExecutor, render_job, run_one
 from dreamer.runners.lock import folder_lock
 from dreamer.runners.pages import thumb_name, write_contact_sheet, write_index, write_manifest, write_thumbnail
-from dreamer.runners.plan import GalleryReport, Job, Result, collect_photos, is_done, plan_jobs, unique_styles
+from dreamer.runners.plan import (
+    DREAM_FILE,
+    GalleryReport,
+    Job,
+    Result,
+    collect_photos,
+    is_done,
+    plan_jobs,
+    unique_styles,
+)
 from dreamer.spec.specs import RunEnv
 from dreamer.spec.styles import Style
 
@@ -59,8 +69,17 @@ def gallery(
         raise DreamerError(f"{out}: cannot create the gallery folder ({exc.strerror or exc})") from None
     if not os.access(out, os.W_OK):
         raise DreamerError(f"{out}: output folder is not writable")
+    refuse_foreign(out, gallery_owns(out), "an earlier gallery's")
     with folder_lock(out):
         return _run_gallery(out, photos, chosen, overrides, force, runner, on_start, on_result)
+
+
+def gallery_owns(out: Path) -> Callable[[str], bool]:
+    """What a gallery writes in ``out``: its dreams, and its pages where its manifest says it wrote them."""
+    record = read_record(out / "manifest.json")
+    earlier = record is not None and isinstance(record.get("jobs"), list)
+    pages = {"manifest.json", "index.html", "contact_sheet.png", "thumbs"} if earlier else set()
+    return lambda name: name in pages or bool(DREAM_FILE.fullmatch(name))
 
 
 def _run_gallery(

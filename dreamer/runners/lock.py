@@ -9,8 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from dreamer.errors import DreamerError
-
-LOCK_NAME = ".dreamer.lock"
+from dreamer.outputs.folders import LOCK_NAME
 
 
 @contextmanager

@@ -117,6 +117,9 @@ def _file_hash(path: Path) -> str:
     return h.hexdigest()
 
 
+DREAM_FILE = re.compile(r"[A-Za-z0-9._-]+-[0-9a-f]{6}__.+\.png")  # a job's output: _safe_stem(photo)__STYLE.png
+
+
 def _safe_stem(path: Path) -> str:
     """A file-system- and URL-friendly version of a photo's name, with a short hash for uniqueness."""
     stem = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem).strip("._") or "photo"
