@@ -126,7 +126,7 @@ def maps(
     """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
     started = time.perf_counter()
     plan = engine.plan(spec.replace(diversity=1))  # one visualisation beside each map
-    loaded = as_loaded(photo, "photo")
+    loaded = as_loaded(photo, "photo", seeable=True)
     act, rgb = photo_activations(plan.model, loaded, layer)
     picked = pick_channels(act, layer, channels, top)
     cells = [Cell(channel(layer, c), f"{layer}:{c}") for c in picked]
@@ -160,7 +160,7 @@ def accent(
     plan = dataclasses.replace(plan, spec=plan.spec.replace(accent_layer=layer))  # recorded as used
     for name in (layer, *objective.layers):
         plan.model.check_layer(name)
-    loaded = as_loaded(photo, "photo")
+    loaded = as_loaded(photo, "photo", seeable=True)
     rgb = loaded.rgb.resize(fit_max_side(loaded.rgb.size, plan.spec.size), Image.Resampling.LANCZOS)
     with plan.loop("visualize", accent_steps(plan.spec), on_event, cancel) as loop:
         image, scores = accentuate(

@@ -43,7 +43,7 @@ def photo_activations(model: DreamModel, photo: Any, layer: str) -> tuple[torch.
     """The layer's activations (C, h, w) for a photo looked at ``PHOTO_SIDE`` px, and that photo."""
     if photo is None:
         raise DreamerError("a photo is needed to show activation maps")
-    rgb = as_loaded(photo, "photo").rgb
+    rgb = as_loaded(photo, "photo", seeable=True).rgb
     ratio = max(rgb.size) / min(rgb.size)
     if ratio > MAX_ASPECT:
         raise DreamerError(
