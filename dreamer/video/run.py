@@ -31,6 +31,7 @@ from dreamer.errors import DreamerError
 from dreamer.outputs.animation import assemble
 from dreamer.outputs.frames import FRAME_NAME, check_folder, frame_size, frames_folder
 from dreamer.outputs.images import atomic_write
+from dreamer.outputs.limits import check_animation
 from dreamer.spec.presets import VIDEO_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec
@@ -147,6 +148,7 @@ def dream_video(
     if info.duration is not None and video.start >= info.duration:
         raise DreamerError(f"{video.start:g} s is past the end of {source} ({info.duration:.2f} s)", field="start")
     size, fps = frame_size(info.size, spec.max_side), video.fps or info.fps
+    check_animation(str(output), kind, fps, size)
     frames_at = video_folder(folder)
     engine = engine or Engine()
     plan = engine.plan(seeded(spec, frames_at.recorded_seed()))  # a resume without a seed takes the recorded one
