@@ -105,3 +105,49 @@ def test_render_refuses_a_still_its_format_cannot_hold_before_work(
     line = one_line(CliRunner().invoke(cli, args))
     assert "px on a side" in line and out.name in line, line
     assert not out.exists()
+
+
+def no_work(*_args: object, **_kwargs: object) -> None:
+    raise AssertionError("the work started before the output's limits were checked")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["grid", "--layer", "blocks.2", "--channels", "0-7", "--columns", "8", "--size", "2048"],
+        ["maps", "PHOTO", "--layer", "blocks.2", "--top", "4", "--columns", "4", "--size", "2048"],
+        ["sweep", "WIDE"],
+    ],
+    ids=["grid", "maps", "sweep"],
+)
+def test_sheets_too_wide_for_webp_are_refused_before_work(
+    cat: Path, tmp_path: Path, use_random_model: None, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    from dreamer.engine import visualize
+    from dreamer.lecture import run
+
+    monkeypatch.setattr(visualize, "_run", no_work)
+    monkeypatch.setattr(run, "dream", no_work)
+    wide = tmp_path / "wide.png"
+    Image.new("RGB", (3000, 40), (90, 60, 30)).save(wide)
+    out = tmp_path / "sheet.webp"
+    args = [{"PHOTO": str(cat), "WIDE": str(wide)}.get(a, a) for a in args]
+    line = one_line(CliRunner().invoke(cli, [*args, "-o", str(out), "-q"]))
+    assert "WEBP images can be at most 16383 px on a side" in line and "sheet.webp" in line, line
+    assert not out.exists()
+
+
+def test_the_size_told_before_work_is_the_size_written(cat: Path, random_engine) -> None:
+    from dreamer.lecture.sweep import sweep
+    from dreamer.spec.specs import DreamSpec, VisSpec
+
+    told: list[tuple[int, int]] = []
+    vis = VisSpec(size=32, steps=1, seed=0)
+    sheets = [
+        random_engine.grid(vis, layer="blocks.2", channels=[0, 1, 2], fits=told.append),
+        random_engine.maps(cat, "blocks.2", vis, top=3, fits=told.append),
+        sweep(
+            cat, ["blocks.1", "blocks.2"], DreamSpec(steps=1, octaves=1, seed=0), engine=random_engine, fits=told.append
+        ),
+    ]
+    assert told == [s.size for s in sheets]
