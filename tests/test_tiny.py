@@ -90,3 +90,23 @@ def test_render_sweep_and_zoom_dream_a_tiny_photo_with_a_warning(
     assert strip.width > 0
     frames = list(zoom(photo, MotionSpec(frames=2), FAST_DREAM, engine=random_engine))
     assert len(frames) == 2 and frames[-1].size == frames[0].size
+
+
+@pytest.mark.parametrize("size", [(2, 2), (6, 4)])
+def test_video_of_tiny_frames_is_dreamed_scaled_up_with_a_warning(
+    tmp_path: Path, random_engine: Engine, size: tuple[int, int]
+) -> None:
+    pytest.importorskip("av")
+    pytest.importorskip("cv2")
+    from dreamer.spec import VIDEO_SPEC, VideoSpec
+    from dreamer.video.run import dream_video
+    from dreamer.video.synth import write_clip
+
+    rng = np.random.default_rng(0)
+    clip = write_clip(
+        [rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8) for _ in range(3)], tmp_path / "t.mp4"
+    )
+    spec = VIDEO_SPEC.replace(octaves=1, steps=1, max_side=48)
+    with pytest.warns(DreamerWarning, match=rf"t\.mp4: frames are only {size[0]}x{size[1]}; dreamed at 32x32"):
+        result = dream_video(clip, tmp_path / "d.gif", VideoSpec(frame_steps=1), spec, engine=random_engine)
+    assert len(result.frames) == 3 and (tmp_path / "d.gif").is_file()  # was OpenCV's DIS error on the second frame
