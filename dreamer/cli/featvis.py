@@ -88,6 +88,7 @@ def grid(
         photo=photo,
         columns=_columns(columns),
     )
+    options["fits"] = lambda size: check_output_path(output, size=size)  # the format's limits, before any work
     out = _run(ctx, params, quiet, lambda engine, spec, on_event: engine.grid(spec, on_event=on_event, **options))
     _save_sheet(out, output, quiet)
 
@@ -121,6 +122,7 @@ def maps(
     output = output or default_output_path(photo, "_maps")
     check_output_path(output, (photo,))
     options = dict(channels=parse_channels(channels) if channels else None, top=top, columns=_columns(columns))
+    options["fits"] = lambda size: check_output_path(output, size=size)  # the format's limits, before any work
     out = _run(
         ctx,
         params,

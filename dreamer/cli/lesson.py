@@ -86,7 +86,10 @@ def sweep(ctx: click.Context, photo: Path, output: Path | None, style: str | Non
             bar.update(done - bar.n)
             bar.set_postfix_str(name)
 
-        out = make_sweep(loaded, spec.layers or None, spec, engine=engine, on_layer=on_layer)
+        def fits(size: tuple[int, int]) -> None:  # the format's limits, before any work
+            check_output_path(output, size=size)
+
+        out = make_sweep(loaded, spec.layers or None, spec, engine=engine, on_layer=on_layer, fits=fits)
     save_image(out, output, metadata={**out.info["dreamer"], **provenance})
     if not quiet:
         click.echo(f"wrote {output}  (seed {out.info['dreamer']['spec']['seed']})")

@@ -54,14 +54,16 @@ def zoom(
     from dreamer.animate.zoom import render_zoom, zoom_folder
     from dreamer.engine.engine import Engine
     from dreamer.outputs.animation import assemble, check_output
-    from dreamer.outputs.frames import finished_frames, frames_folder
+    from dreamer.outputs.frames import finished_frames, frame_size, frames_folder
+    from dreamer.outputs.images import load_image
 
     motion = resolve(MotionSpec, given(ctx, params, MotionSpec))
     spec, _ = dream_spec(ctx, params, style=style, replay=None, base=profile("zoom").defaults(DreamSpec))
     engine = Engine(run_env(ctx, params))
     # A fixed default name (not numbered like render's), so the same command finds its frames to resume.
     output = output or photo.with_name(f"{photo.stem}_zoom.gif")
-    kind = check_output(output, inputs=(photo,))
+    size = frame_size(load_image(photo).rgb.size, spec.max_side)
+    kind = check_output(output, inputs=(photo,), fps=motion.fps, size=size)
     folder = frames_folder(output, frames_dir)
     start = len(finished_frames(folder))
     try:

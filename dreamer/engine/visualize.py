@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -23,12 +23,14 @@ from dreamer.engine.records import sheet_record
 from dreamer.featvis.accent import accent_steps, accentuate, default_accent_layer
 from dreamer.featvis.alpha import on_checkerboard, rgba_sheet, to_image
 from dreamer.featvis.cells import Cell, grid_cells
-from dreamer.featvis.maps import map_pairs, photo_activations, pick_channels
+from dreamer.featvis.maps import map_pairs, pair_size, photo_activations, pick_channels
 from dreamer.featvis.optimize import render_cells
 from dreamer.outputs.imagelike import as_loaded
 from dreamer.outputs.images import fit_max_side
-from dreamer.outputs.sheets import labelled_grid
+from dreamer.outputs.sheets import labelled_grid, sheet_size
 from dreamer.spec.specs import VisSpec
+
+Fits = Callable[[tuple[int, int]], None]  # told a sheet's size before any work; raises to refuse it
 
 Layout = Any  # (images so far) -> preview image
 
@@ -89,8 +91,12 @@ def grid(
     on_event: OnEvent | None = None,
     cancel: CancelToken | None = None,
     preview_every: int = 0,
+    fits: Fits | None = None,
 ) -> Image.Image:
-    """A labelled sheet of visualisations: channels of a layer, one row per layer, or classes."""
+    """A labelled sheet of visualisations: channels of a layer, one row per layer, or classes.
+
+    ``fits`` gets the sheet's (width, height) before any cell is optimised: the CLI refuses one its format cannot hold.
+    """
     started = time.perf_counter()
     plan = engine.plan(spec)
     cells, row_columns = grid_cells(
@@ -99,6 +105,8 @@ def grid(
     if columns is None and (row_columns or spec.diversity > 1):
         columns = (row_columns or 1) * spec.diversity  # a cell's diverse images side by side
     labels = [c.label for c in cells for _ in range(spec.diversity)]
+    if fits is not None:
+        fits(sheet_size(len(labels), (spec.size, spec.size), columns))
 
     def layout(images: list[Image.Image]) -> Image.Image:
         return labelled_grid([on_checkerboard(im) for im in images], labels[: len(images)], columns)
@@ -122,19 +130,23 @@ def maps(
     columns: int | None = None,
     on_event: OnEvent | None = None,
     cancel: CancelToken | None = None,
+    fits: Fits | None = None,
 ) -> Image.Image:
-    """Heat maps of the photo's activations at ``layer``, each beside its channel's visualisation."""
+    """Heat maps of the photo's activations at ``layer``, each beside its channel's picture; ``fits`` as grid's."""
     started = time.perf_counter()
     plan = engine.plan(spec.replace(diversity=1))  # one visualisation beside each map
-    loaded = as_loaded(photo, "photo")
+    loaded = as_loaded(photo, "photo", seeable=True)
     act, rgb = photo_activations(plan.model, loaded, layer)
     picked = pick_channels(act, layer, channels, top)
     cells = [Cell(channel(layer, c), f"{layer}:{c}") for c in picked]
+    columns = columns or (2 if len(picked) > 3 else len(picked))
+    if fits is not None:
+        fits(sheet_size(len(picked), pair_size(rgb, spec.size), columns))
     visuals = _run(plan, [c.objective for c in cells], on_event, cancel, 0, lambda ims: ims[-1])
     pairs = map_pairs(rgb, act, picked, visuals, spec.size)
     means = act.mean((1, 2))
     labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
-    out = labelled_grid(pairs, labels, columns or (2 if len(pairs) > 3 else len(pairs)))
+    out = labelled_grid(pairs, labels, columns)
     photo_name = loaded.path.name if loaded.path else None
     out.info["dreamer"] = sheet_record(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
     return out
@@ -160,7 +172,7 @@ def accent(
     plan = dataclasses.replace(plan, spec=plan.spec.replace(accent_layer=layer))  # recorded as used
     for name in (layer, *objective.layers):
         plan.model.check_layer(name)
-    loaded = as_loaded(photo, "photo")
+    loaded = as_loaded(photo, "photo", seeable=True)
     rgb = loaded.rgb.resize(fit_max_side(loaded.rgb.size, plan.spec.size), Image.Resampling.LANCZOS)
     with plan.loop("visualize", accent_steps(plan.spec), on_event, cancel) as loop:
         image, scores = accentuate(

@@ -43,7 +43,7 @@ def photo_activations(model: DreamModel, photo: Any, layer: str) -> tuple[torch.
     """The layer's activations (C, h, w) for a photo looked at ``PHOTO_SIDE`` px, and that photo."""
     if photo is None:
         raise DreamerError("a photo is needed to show activation maps")
-    rgb = as_loaded(photo, "photo").rgb
+    rgb = as_loaded(photo, "photo", seeable=True).rgb
     ratio = max(rgb.size) / min(rgb.size)
     if ratio > MAX_ASPECT:
         raise DreamerError(
@@ -81,6 +81,11 @@ def heat_map(photo: Image.Image, act: torch.Tensor, size: tuple[int, int]) -> Im
     return Image.fromarray(mixed.clip(0, 255).astype(np.uint8), "RGB")
 
 
+def pair_size(rgb: Image.Image, size: int) -> tuple[int, int]:
+    """(width, height) of one ``map_pairs`` image: the heat map at the photo's aspect, a gap, the visualisation."""
+    return round(size * rgb.width / rgb.height) + 2 + size, size
+
+
 def map_pairs(
     rgb: Image.Image, act: torch.Tensor, picked: Sequence[int], visuals: Sequence[Image.Image], size: int
 ) -> list[Image.Image]:
@@ -88,7 +93,7 @@ def map_pairs(
     map_size = (round(size * rgb.width / rgb.height), size)
     pairs = []
     for c, vis in zip(picked, visuals, strict=True):
-        pair = Image.new("RGB", (map_size[0] + 2 + size, size), "white")
+        pair = Image.new("RGB", pair_size(rgb, size), "white")
         pair.paste(heat_map(rgb, act[c], map_size), (0, 0))
         pair.paste(vis, (map_size[0] + 2, 0))
         pairs.append(pair)

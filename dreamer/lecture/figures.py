@@ -219,6 +219,13 @@ def diagram(stages: Sequence[Stage], classes: int | None = None) -> Image.Image:
     return im
 
 
+def strip_size(n: int, cell: tuple[int, int], columns: int | None, font_size: int, gap: int) -> tuple[int, int]:
+    """(width, height) of the ``strip`` of ``n`` images of ``cell`` size: known before any image is made."""
+    columns = columns or n
+    rows = math.ceil(n / columns)
+    return columns * (cell[0] + gap) + gap, rows * (cell[1] + font_size + 8 + gap) + gap
+
+
 def strip(
     images: Sequence[Image.Image], labels: Sequence[str], columns: int | None = None, font_size: int = 14, gap: int = 6
 ) -> Image.Image:
@@ -227,8 +234,7 @@ def strip(
     font = ImageFont.load_default(size=font_size)
     w, h = max(i.width for i in images), max(i.height for i in images)
     label_h = font_size + 8
-    rows = math.ceil(len(images) / columns)
-    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_h + gap) + gap), "white")
+    sheet = Image.new("RGB", strip_size(len(images), (w, h), columns, font_size, gap), "white")
     draw = ImageDraw.Draw(sheet)
     for i, (image, label) in enumerate(zip(images, labels, strict=True)):
         x, y = gap + (i % columns) * (w + gap), gap + (i // columns) * (h + label_h + gap)

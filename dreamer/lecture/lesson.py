@@ -66,7 +66,7 @@ def lesson(
 
     ``dream`` holds the look of the dreams (steps, octaves, ...); the model, seed and sizes come from here.
     """
-    loaded = as_loaded(photo, "photo")
+    loaded = as_loaded(photo, "photo", seeable=True)
     target = Path(os.path.abspath(out))  # "." and "dir/.." have names to put a hidden folder beside
     _check_target(target, loaded.path)
     base = seeded((dream or DreamSpec()).replace(model=model, weights=weights, seed=seed))

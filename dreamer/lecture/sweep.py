@@ -10,8 +10,9 @@ from dreamer.core.objectives import parse_spec
 from dreamer.engine.engine import Engine, ImageLike
 from dreamer.engine.records import sweep_record
 from dreamer.lecture import run
-from dreamer.lecture.figures import anatomy, strip
+from dreamer.lecture.figures import anatomy, strip, strip_size
 from dreamer.outputs.imagelike import as_loaded
+from dreamer.outputs.images import fit_max_side
 from dreamer.spec.specs import DreamSpec
 
 LayerCallback = Callable[[int, int, str], None]  # (layers done, total, the one just dreamed)
@@ -24,11 +25,12 @@ def sweep(
     *,
     engine: Engine | None = None,
     on_layer: LayerCallback | None = None,
+    fits: Callable[[tuple[int, int]], None] | None = None,
 ) -> Image.Image:
     """The photo dreamed at each layer (default: one per stage) as one labelled strip, settings in ``.info``.
 
     Each layer is a layer spec as ``-l`` takes it (``blocks.3``, ``blocks.4[7]:2``), dreamed with
-    the same seed and settings; ``on_layer(done, total, layer)`` follows along.
+    the same seed and settings; ``on_layer(done, total, layer)`` follows along; ``fits`` as ``dream_strip``'s.
     """
     engine = engine or Engine()
     plan = engine.plan((spec or DreamSpec()).replace(layers=()))  # the seed every layer's dream shares
@@ -38,7 +40,7 @@ def sweep(
         for name in parse_spec(text).layers:
             model.check_layer(name)
     loaded = as_loaded(photo, "photo")
-    out = dream_strip(engine, loaded.rgb, layers, plan.spec, on_layer=on_layer)
+    out = dream_strip(engine, loaded.rgb, layers, plan.spec, on_layer=on_layer, fits=fits)
     out.info["dreamer"] = sweep_record(plan, layers, loaded.path.name if loaded.path else None)
     return out
 
@@ -52,8 +54,16 @@ def dream_strip(
     with_photo: bool = False,
     columns: int | None = None,
     on_layer: Callable[[int, int, str], None] | None = None,
+    fits: Callable[[tuple[int, int]], None] | None = None,
 ) -> Image.Image:
-    """The photo dreamed at each layer in turn (same seed and settings), as one labelled strip."""
+    """The photo dreamed at each layer in turn (same seed and settings), as one labelled strip.
+
+    ``fits`` gets the strip's (width, height) before the first dream (the CLI refuses one its format cannot hold).
+    """
+    if fits is not None:
+        size = photo.size if spec.resize_back else fit_max_side(photo.size, spec.max_side)  # each dream's
+        side = max(size)
+        fits(strip_size(len(layers) + with_photo, size, columns, max(12, side // 16), max(6, side // 64)))
     dreams = []
     for name in layers:
         dreams.append(run.dream(engine, photo, spec.replace(layers=(name,))))

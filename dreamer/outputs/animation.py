@@ -13,6 +13,7 @@ from PIL import Image
 from dreamer.errors import DreamerError, install_line
 from dreamer.outputs.frames import is_folder_output
 from dreamer.outputs.images import atomic_write
+from dreamer.outputs.limits import check_animation, gif_duration_ms
 
 VIDEO_TYPES = (".gif", ".mp4")
 MP4_NEEDS = f"MP4 output needs imageio-ffmpeg: {install_line('video')} (or write a .gif)"
@@ -21,7 +22,7 @@ MP4_NEEDS = f"MP4 output needs imageio-ffmpeg: {install_line('video')} (or write
 def _write_gif(frames: list[Path], path: Path, fps: float) -> None:
     """An endlessly looping GIF through Pillow (GIF timing is in 10 ms units)."""
     images = [Image.open(p).convert("RGB") for p in frames]
-    duration = max(20, round(100 / fps) * 10)
+    duration = gif_duration_ms(fps)
     images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
 
 
@@ -43,8 +44,13 @@ def _write_mp4(frames: list[Path], path: Path, fps: float) -> None:
         writer.close()
 
 
-def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> str:
-    """What ``-o`` asks for: "frames" (a folder), "gif" or "mp4"; checked before any frame is dreamed."""
+def check_output(
+    output: Path, inputs: tuple[Path, ...] = (), fps: float | None = None, size: tuple[int, int] | None = None
+) -> str:
+    """What ``-o`` asks for: "frames" (a folder), "gif" or "mp4"; checked before any frame is dreamed.
+
+    With ``fps`` and ``size`` (the frames') the format's own limits are checked too (``check_animation``).
+    """
     kind = output.suffix.lower()
     for inp in inputs:
         if output.exists() and inp.exists() and output.resolve() == inp.resolve():
@@ -59,19 +65,21 @@ def check_output(output: Path, inputs: tuple[Path, ...] = ()) -> str:
         raise DreamerError(f"{output}: output folder {output.parent} does not exist")
     if kind == ".mp4" and importlib.util.find_spec("imageio_ffmpeg") is None:
         raise DreamerError(f"{output}: {MP4_NEEDS}")
+    if fps is not None:
+        check_animation(str(output), kind[1:], fps, size)
     return kind[1:]
 
 
 def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24.0) -> Path:
     """Join frames into ``output`` by extension (.gif through Pillow, .mp4 through imageio-ffmpeg), atomically."""
     out = Path(output)
-    kind = check_output(out)
+    if not (fps > 0 and math.isfinite(fps)):
+        raise DreamerError(f"must be a positive number (got {fps!r})", field="fps")
+    kind = check_output(out, fps=fps)
     if kind == "frames":
         raise DreamerError(f"{out}: is a folder; give a .gif or .mp4 file to assemble into")
     if not frames:
         raise DreamerError(f"{out}: no frames to assemble")
-    if not (fps > 0 and math.isfinite(fps)):
-        raise DreamerError(f"must be a positive number (got {fps!r})", field="fps")
     write = _write_gif if kind == "gif" else _write_mp4
     atomic_write(out, lambda tmp: write(frames, tmp, fps))
     return out

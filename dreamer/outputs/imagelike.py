@@ -10,12 +10,14 @@ and its values by dtype (bool: black and white; uint8 0-255; uint16 0-65535; oth
 from __future__ import annotations
 
 import os
+import warnings
 
 import numpy as np
 import torch
 from PIL import Image
 
-from dreamer.errors import DreamerError
+from dreamer.core.octaves import MIN_SIDE
+from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.outputs.images import LoadedImage, load_image, to_rgb
 from dreamer.outputs.limits import max_pixels
 
@@ -30,17 +32,40 @@ def _refuse(name: str, what: str) -> DreamerError:
     return DreamerError(f"`{name}`: {what}", field=name)
 
 
-def as_loaded(image: ImageLike, name: str = "image") -> LoadedImage:
-    """Any image-like input as RGB with its alpha kept aside; a bad one is a ``DreamerError`` naming ``name``."""
+def as_loaded(image: ImageLike, name: str = "image", *, seeable: bool = False) -> LoadedImage:
+    """Any image-like input as RGB with its alpha kept aside; a bad one is a ``DreamerError`` naming ``name``.
+
+    ``seeable``: a photo the network reads as it is (accent, maps, the lesson) is scaled up, with a
+    warning, to at least ``MIN_SIDE`` on each side, the smallest the network sees anything in.
+    """
     if isinstance(image, LoadedImage):
-        return image
-    if isinstance(image, (str, os.PathLike)):
-        return load_image(image)  # its errors name the file
-    if isinstance(image, Image.Image):
-        return _from_pil(image, name)
-    if isinstance(image, (np.ndarray, torch.Tensor)):
-        return _from_array(image, name)
-    raise _refuse(name, f"cannot use a {type(image).__name__} as an image (give a path, PIL image, array or tensor)")
+        loaded = image
+    elif isinstance(image, (str, os.PathLike)):
+        loaded = load_image(image)  # its errors name the file
+    elif isinstance(image, Image.Image):
+        loaded = _from_pil(image, name)
+    elif isinstance(image, (np.ndarray, torch.Tensor)):
+        loaded = _from_array(image, name)
+    else:
+        kind = type(image).__name__
+        raise _refuse(name, f"cannot use a {kind} as an image (give a path, PIL image, array or tensor)")
+    return _scaled_up(loaded, name) if seeable else loaded
+
+
+def _scaled_up(loaded: LoadedImage, name: str) -> LoadedImage:
+    """The photo stretched to at least ``MIN_SIDE`` on each side (as the engine dreams tiny ones), with a warning."""
+    w, h = loaded.rgb.size
+    size = (max(w, MIN_SIDE), max(h, MIN_SIDE))
+    if size == (w, h):
+        return loaded
+    where = loaded.path if loaded.path is not None else f"`{name}`"
+    warnings.warn(
+        f"{where}: image is only {w}x{h}; scaled up to {size[0]}x{size[1]}, the smallest the network sees",
+        DreamerWarning,
+        stacklevel=3,
+    )
+    alpha = loaded.alpha.resize(size, Image.Resampling.BICUBIC) if loaded.alpha is not None else None
+    return LoadedImage(rgb=loaded.rgb.resize(size, Image.Resampling.BICUBIC), alpha=alpha, path=loaded.path)
 
 
 def _check_size(name: str, w: int, h: int) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.outputs.limits import max_pixels
+from dreamer.outputs.limits import MAX_SIDE_OF, max_pixels
 
 METADATA_KEY = "dreamer"
 PART = ".part"  # suffix of the temporary files atomic_write renames into place
@@ -135,9 +135,6 @@ def fit_max_side(size: tuple[int, int], max_side: int) -> tuple[int, int]:
     w, h = size
     scale = min(1.0, max_side / max(w, h))
     return max(1, round(w * scale)), max(1, round(h * scale))
-
-
-MAX_SIDE_OF = {"WEBP": 16383, "JPEG": 65535, "PNG": 2**31 - 1}  # what each format can store
 
 
 def check_output_path(out: Path, inputs: tuple[Path | None, ...] = (), size: tuple[int, int] | None = None) -> None:

@@ -18,6 +18,15 @@ def tidy_columns(n: int) -> int:
     return min(candidates, key=lambda c: (c * math.ceil(n / c) - n, c - math.ceil(n / c)))
 
 
+def sheet_size(
+    n: int, cell: tuple[int, int], columns: int | None = None, gap: int = 4, label_height: int = 14
+) -> tuple[int, int]:
+    """(width, height) of the ``labelled_grid`` sheet of ``n`` cells of ``cell`` size: known before any cell is made."""
+    columns = columns or tidy_columns(n)
+    rows = math.ceil(n / columns)
+    return columns * (cell[0] + gap) + gap, rows * (cell[1] + label_height + gap) + gap
+
+
 def labelled_grid(
     cells: list[Image.Image], labels: list[str], columns: int | None = None, gap: int = 4, label_height: int = 14
 ) -> Image.Image:
@@ -25,9 +34,8 @@ def labelled_grid(
     if not cells:
         raise DreamerError("nothing to put in the grid")
     columns = columns or tidy_columns(len(cells))
-    rows = math.ceil(len(cells) / columns)
     w, h = cells[0].size
-    sheet = Image.new("RGB", (columns * (w + gap) + gap, rows * (h + label_height + gap) + gap), "white")
+    sheet = Image.new("RGB", sheet_size(len(cells), (w, h), columns, gap, label_height), "white")
     draw = ImageDraw.Draw(sheet)
     font = ImageFont.load_default()
     for i, (cell, label) in enumerate(zip(cells, labels, strict=True)):

@@ -11,6 +11,7 @@ import gradio as gr
 from dreamer.engine.events import CancelToken
 from dreamer.errors import DreamerError
 from dreamer.outputs.images import LoadedImage
+from dreamer.outputs.limits import check_animation
 from dreamer.spec.profiles import profile
 from dreamer.spec.specs import MotionSpec
 from dreamer.studio.forms import controls
@@ -58,6 +59,7 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
         loaded = photo_of(path)
         try:
             motion = form.spec(values)
+            check_animation("zoom.gif", "gif", motion.fps)  # before any frame: what a GIF can time
         except DreamerError as exc:
             raise fail(exc) from None
         if motion.frames > config.max_frames:

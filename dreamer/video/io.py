@@ -84,11 +84,20 @@ def _origin(box: Any) -> float:
     return box.start_time / 1e6 if box.start_time is not None else 0.0
 
 
+def _is_still(box: Any, stream: Any) -> bool:
+    """Whether FFmpeg read the file as one picture (a PNG or JPEG named .mp4, a one-frame GIF), not a video."""
+    name = box.format.name
+    return name.endswith("_pipe") or name == "image2" or (name == "gif" and stream.frames <= 1)
+
+
 def probe(path: str | os.PathLike[str]) -> VideoInfo:
     """Frame size, frame rate, duration and whether there is audio, without decoding."""
     path = Path(path)
     with _open(path) as box:
         stream = box.streams.video[0]
+        if _is_still(box, stream):
+            kind = stream.codec_context.name.upper()
+            raise DreamerError(f"{path}: is a still image ({kind}), not a video; dream it with `dreamer render`")
         rate = stream.average_rate or stream.guessed_rate or stream.base_rate
         fps = float(rate) if rate else 0.0
         if not (0 < fps < 1000) or not stream.width:

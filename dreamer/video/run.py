@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,16 +22,18 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dreamer.core.octaves import MIN_SIDE
 from dreamer.core.tensors import to_pil
 from dreamer.engine.engine import Engine
 from dreamer.engine.events import CancelToken
 from dreamer.engine.inputs import load_mask
 from dreamer.engine.records import frame_record, looks
 from dreamer.engine.seeds import frame_seed, seeded
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.outputs.animation import assemble
 from dreamer.outputs.frames import FRAME_NAME, check_folder, frame_size, frames_folder
 from dreamer.outputs.images import atomic_write
+from dreamer.outputs.limits import check_animation
 from dreamer.spec.presets import VIDEO_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec
@@ -118,6 +121,18 @@ def _settings(video: VideoSpec, spec: DreamSpec, source: Path, size: tuple[int, 
     return {"spec": looks(spec), "video": knobs, "source": source.name, "size": list(size), "fps": fps}
 
 
+def _seeable(source: Path, size: tuple[int, int]) -> tuple[int, int]:
+    """Tiny frames stretched, with a warning, to ``MIN_SIDE`` a side: what the network and the optical flow need."""
+    seen = (max(size[0], MIN_SIDE), max(size[1], MIN_SIDE))
+    if seen != size:
+        message = (
+            f"{source}: frames are only {size[0]}x{size[1]}; dreamed at {seen[0]}x{seen[1]}, "
+            "the smallest the network sees"
+        )
+        warnings.warn(message, DreamerWarning, stacklevel=3)
+    return seen
+
+
 def dream_video(
     source: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -146,7 +161,8 @@ def dream_video(
     info = probe(source)
     if info.duration is not None and video.start >= info.duration:
         raise DreamerError(f"{video.start:g} s is past the end of {source} ({info.duration:.2f} s)", field="start")
-    size, fps = frame_size(info.size, spec.max_side), video.fps or info.fps
+    size, fps = _seeable(source, frame_size(info.size, spec.max_side)), video.fps or info.fps
+    check_animation(str(output), kind, fps, size)
     frames_at = video_folder(folder)
     engine = engine or Engine()
     plan = engine.plan(seeded(spec, frames_at.recorded_seed()))  # a resume without a seed takes the recorded one

@@ -10,6 +10,7 @@ high-frequency grain. The loop shows the network noisy random crops of the canva
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dreamer.errors import DreamerError
+from dreamer.core.octaves import MIN_SIDE
+from dreamer.errors import DreamerError, DreamerWarning
 from dreamer.featvis.param.color import to_decorrelated
 from dreamer.featvis.param.spatial import Param, rfft_frequencies
 
@@ -63,6 +65,32 @@ def photos_in(folder: str | Path) -> list[Path]:
     return found
 
 
+def usable_photos(folder: str | Path) -> list[Any]:
+    """The folder's photos that load and are at least ``MIN_SIDE`` a side, as RGB; the rest skipped with a warning.
+
+    A folder with none left is a one-line error naming it.
+    """
+    from dreamer.outputs.images import load_image
+
+    kept, skipped = [], []
+    for path in photos_in(folder):
+        try:
+            rgb = load_image(path).rgb
+        except DreamerError as exc:
+            skipped.append(f"{path.name} ({str(exc).removeprefix(f'{path}: ')})")
+            continue
+        if min(rgb.size) < MIN_SIDE:
+            skipped.append(f"{path.name} ({rgb.width}x{rgb.height}, under {MIN_SIDE} px a side)")
+            continue
+        kept.append(rgb)
+    why = "; ".join(skipped)
+    if not kept:
+        raise DreamerError(f"{folder}: no usable photo in the folder ({why})", field="spectrum")
+    if skipped:
+        warnings.warn(f"{folder}: skipped {len(skipped)} of the spectrum's photos: {why}", DreamerWarning, stacklevel=2)
+    return kept
+
+
 def fit_power_law(spectrum: torch.Tensor) -> torch.Tensor:
     """The spectrum replaced per channel by its least-squares fit ``a / f**b`` (log-log, DC excluded)."""
     side = spectrum.shape[-2]
@@ -82,7 +110,7 @@ def load_spectrum(source: str = "natural") -> torch.Tensor:
     if source in ("natural", "powerlaw"):
         spectrum = torch.from_numpy(np.load(SPECTRUM_ASSET).astype(np.float32))
         return fit_power_law(spectrum) if source == "powerlaw" else spectrum
-    return torch.from_numpy(compute_spectrum(photos_in(source)))
+    return torch.from_numpy(compute_spectrum(usable_photos(source)))
 
 
 def resample(spectrum: torch.Tensor, h: int, w: int) -> torch.Tensor:
