@@ -124,7 +124,7 @@ class DreamSpec(Spec):
     octave_scale: float = knob(1.4, "Size ratio between octaves.", lo=1.0, lo_open=True, hi=8.0, group="octaves")
     steps: int = knob(10, "Ascent steps per octave.", lo=0, hi=100_000, group="steps", quick=2)
     step_size: float = knob(
-        0.015, "Step on the normalised gradient, image in [0, 1].", lo=0.0, lo_open=True, hi=10.0, group="steps"
+        0.01, "Step on the normalised gradient, image in [0, 1].", lo=0.0, lo_open=True, hi=10.0, group="steps"
     )
     jitter: int = knob(
         32, "Random roll in pixels over height and width, undone after each step.", lo=0, hi=4096, group="steps"
