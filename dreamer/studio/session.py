@@ -70,6 +70,7 @@ class Session:
     history: list[dict[str, Any]] = field(default_factory=list)
     finished: concurrent.futures.Future[dict[str, Any]] | None = None  # the last dream's saving, until shown
     renders: int = 0
+    live: Any = None  # the Live tab's stream in progress (dreamer.studio.live.LiveRun)
 
     def start(self) -> CancelToken:
         """A fresh token for a new run (the Stop button cancels it)."""
