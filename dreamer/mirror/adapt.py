@@ -67,12 +67,13 @@ class Governor:
         self.average, self.since = None, 0
 
     def note(self) -> str | None:
-        """What adaptive quality is doing, for the page: None while the asked steps and size are in use."""
+        """What adaptive quality is doing, for the page: None while the asked steps and size are in use and hold."""
         steps, side, target = self.asked
-        if (self.steps, self.side) == (steps, side):
+        if not target:
             return None
         where = f"{self.steps} step{'s' if self.steps != 1 else ''} at {self.side} px"
-        held = f"to hold {target:g} fps: {where} (asked {steps} at {side} px)"
-        if self.steps == 1 and self.side == MIN_SIDE and self.average and self.average > SLACK / target:
-            return f"too slow {held}, at the lowest quality"
-        return f"lowered {held}"
+        if self.steps <= 1 and self.side <= MIN_SIDE and self.average is not None and self.average > SLACK / target:
+            return f"too slow to hold {target:g} fps even at {where}"
+        if (self.steps, self.side) == (steps, side):
+            return None
+        return f"lowered to hold {target:g} fps: {where} (asked {steps} at {side} px)"

@@ -43,12 +43,13 @@ class LiveRun:
 
     mirror: Mirror
     stream: str
+    seen: float  # when a frame of it last came in or was done
     done: collections.deque[float] = field(default_factory=lambda: collections.deque(maxlen=20))
-    stopped: bool = False  # Stop was pressed: its frames still in flight are not dreamed
+    stopped: bool = False  # Stop was pressed: the frames it still sends are not dreamed
 
     def fresh_for(self, stream: str, now: float) -> bool:
-        """Whether a frame of ``stream`` arriving at ``now`` starts a new dream (another stream, or a long gap)."""
-        return stream != self.stream or not self.done or now - self.done[-1] > FRESH_AFTER
+        """Whether a frame of ``stream`` arriving at ``now`` starts a new dream (another stream, or a long pause)."""
+        return stream != self.stream or now - self.seen > FRESH_AFTER
 
 
 def server_line(frame: LiveFrame, done: collections.deque[float]) -> str:
@@ -136,10 +137,11 @@ class LiveTab:
             return gr.skip()
         spec, dream = self.specs(style, values)
         stream, _ = stamp(clock)
-        run = session.live
-        if run is None or run.fresh_for(stream, time.perf_counter()):
-            run = session.live = LiveRun(Mirror(self.studio.engine), stream)
+        now, run = time.perf_counter(), session.live
+        if run is None or run.fresh_for(stream, now):
+            run = session.live = LiveRun(Mirror(self.studio.engine), stream, now)
             session.start()
+        run.seen = now
         if run.stopped:
             return gr.skip()
         token = session.token
@@ -149,7 +151,8 @@ class LiveTab:
             return gr.skip()
         except DreamerError as exc:
             raise fail(exc) from None
-        run.done.append(time.perf_counter())
+        run.seen = time.perf_counter()
+        run.done.append(run.seen)
         return feed_message(out.image, clock, server_line(out, run.done))
 
     def stop(self, session: Session) -> None:
