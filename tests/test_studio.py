@@ -311,14 +311,16 @@ def test_style_fills_the_controls_and_history_restores_settings(random_engine: E
 
     with gr.Blocks() as page:
         tab = DreamTab(Studio(random_engine, StudioConfig(cache=tmp_path)), gr.State(None), page)
-    session = Session()
+    session = Session(base=tmp_path)
     try:
+        assert not list(tmp_path.glob("dreamer-session-*"))  # made on first use (a page that saves nothing, none)
         filled = tab.on_style("classic", session)
         assert tab.form.spec(filled) == load_style("classic").apply()
         session.history.append({"path": "x.png", "spec": to_dict(SMALL.replace(steps=3)), "style": "classic"})
         *restored, style = tab.restore(session, SimpleNamespace(index=0))
         values = [v if not isinstance(v, dict) else None for v in restored]  # file uploads are left as they are
         assert tab.form.spec(values).steps == 3 and style == "classic"
+        assert session.path("x.png").parent.parent == session.folder and session.folder.parent == tmp_path
     finally:
         session.close()
     assert not session.folder.exists()

@@ -73,8 +73,5 @@ def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24
     if not (fps > 0 and math.isfinite(fps)):
         raise DreamerError(f"must be a positive number (got {fps!r})", field="fps")
     write = _write_gif if kind == "gif" else _write_mp4
-    try:
-        atomic_write(out, lambda tmp: write(frames, tmp, fps))
-    except OSError as exc:
-        raise DreamerError(f"{out}: cannot write ({exc.strerror or exc})") from None
+    atomic_write(out, lambda tmp: write(frames, tmp, fps))
     return out

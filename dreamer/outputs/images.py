@@ -183,7 +183,11 @@ def default_output_path(inp: Path, suffix: str = "_dream", ext: str = ".png") ->
 
 
 def atomic_write(path: Path, write: Any) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path``, so no half-written file is ever left."""
+    """Call ``write(tmp_path)`` then rename onto ``path``, so no half-written file is ever left.
+
+    A write that fails for the file system's sake (a full disk, a read-only folder) is a
+    ``DreamerError`` naming ``path``; the temporary file is removed whatever went wrong.
+    """
     path = Path(path)
     # A fresh hidden name beside the target (same file system, so the rename is atomic);
     # created by the writer itself, so the file gets the user's normal permissions.
@@ -193,8 +197,10 @@ def atomic_write(path: Path, write: Any) -> None:
         with open(tmp, "rb") as f:  # on disk before the rename: a resume may trust whatever it finds
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise DreamerError(f"{path}: cannot write ({exc.strerror or exc})") from None
         raise
 
 
@@ -246,10 +252,7 @@ def save_image(
         options["pnginfo"] = info
     elif fmt in ("JPEG", "WEBP"):
         options["quality"] = 95
-    try:
-        atomic_write(p, lambda tmp: im.save(tmp, format=fmt, **options))
-    except OSError as exc:
-        raise DreamerError(f"{p}: cannot write ({exc.strerror or exc})") from None
+    atomic_write(p, lambda tmp: im.save(tmp, format=fmt, **options))
     return p
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +22,11 @@ def folder_lock(folder: Path) -> Iterator[None]:
         yield
         return
     path = folder / LOCK_NAME
-    with open(path, "a+", encoding="utf-8") as f:
+    try:
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held open for the whole block
+    except OSError as exc:
+        raise DreamerError(f"{folder}: cannot write there ({exc.strerror or exc})") from None
+    with handle as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -30,10 +35,9 @@ def folder_lock(folder: Path) -> Iterator[None]:
             raise DreamerError(
                 f"{folder}: another dreamer run is writing here (pid {holder}); wait for it or use another folder"
             ) from None
-        f.seek(0)
-        f.truncate()
-        f.write(str(os.getpid()))
-        f.flush()
+        with contextlib.suppress(OSError):  # the pid only informs a second run; a full disk fails later, in one line
+            os.truncate(f.fileno(), 0)
+            os.pwrite(f.fileno(), str(os.getpid()).encode(), 0)
         try:
             yield
         finally:

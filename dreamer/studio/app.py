@@ -27,7 +27,8 @@ def build(engine: Engine, config: StudioConfig | None = None) -> gr.Blocks:
     """The studio's Blocks app on one engine (tests inject one with random weights)."""
     studio = Studio(engine, config or StudioConfig())
     with gr.Blocks(title="dreamer studio", analytics_enabled=False) as demo:  # no calls home: we never need a network
-        state = gr.State(lambda: Session(), delete_callback=lambda s: s.close())
+        files = studio.files  # (a State's value must deep-copy: a plain function, not the server's method)
+        state = gr.State(lambda: Session(base=files), delete_callback=lambda s: s.close())
         gr.Markdown(
             "## dreamer studio\nDeepDream and feature visualisation, live. One render at a time; "
             "each browser tab sees only its own images."

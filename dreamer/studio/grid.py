@@ -7,8 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from dreamer.studio.forms import named
-from dreamer.studio.page import ENGINE, channels_of, layer_picker, result_outputs, stream_sheet, vis_form, wire_stop
+from dreamer.studio.page import channels_of, layer_picker, result_outputs, stream_sheet, vis_form, wire_run, wire_stop
 from dreamer.studio.server import Studio
 from dreamer.studio.session import Session
 
@@ -44,11 +43,7 @@ def grid_tab(studio: Studio, state: gr.State) -> None:
 
         yield from stream_sheet(studio, session, run, "grid.png")
 
-    go.click(
-        named(run_grid, "session", "layer", "channels", "classes", *form.names),
-        [state, layer, channels, classes, *form.components],
-        [image, status, download],
-        concurrency_id=ENGINE,
-        api_name="grid",
-    )
+    names = ["session", "layer", "channels", "classes", *form.names]
+    inputs = [state, layer, channels, classes, *form.components]
+    wire_run(go, state, run_grid, names, inputs, [image, status, download], api_name="grid")
     wire_stop(stop, state)

@@ -8,8 +8,7 @@ from typing import Any
 import gradio as gr
 
 from dreamer.errors import DreamerError
-from dreamer.studio.forms import named
-from dreamer.studio.page import ENGINE, channels_of, layer_picker, result_outputs, stream_sheet, vis_form, wire_stop
+from dreamer.studio.page import channels_of, layer_picker, result_outputs, stream_sheet, vis_form, wire_run, wire_stop
 from dreamer.studio.server import Studio
 from dreamer.studio.session import Session, fail, photo_of
 
@@ -41,11 +40,7 @@ def maps_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
 
         yield from stream_sheet(studio, session, run, "maps.png")
 
-    go.click(
-        named(run_maps, "session", "photo", "layer", "top", "channels", *form.names),
-        [state, photo, layer, top, channels, *form.components],
-        [image, status, download],
-        concurrency_id=ENGINE,
-        api_name="maps",
-    )
+    names = ["session", "photo", "layer", "top", "channels", *form.names]
+    inputs = [state, photo, layer, top, channels, *form.components]
+    wire_run(go, state, run_maps, names, inputs, [image, status, download], api_name="maps")
     wire_stop(stop, state)

@@ -19,11 +19,12 @@ from dreamer.errors import DreamerError
 from dreamer.outputs.images import save_dream
 from dreamer.spec.profiles import profile
 from dreamer.spec.specs import VisSpec
-from dreamer.studio.forms import Form, controls
+from dreamer.studio.forms import Form, controls, named
 from dreamer.studio.server import Studio
 from dreamer.studio.session import Item, Run, Session, fail, public, stream
 
 ENGINE = "engine"  # the concurrency id every run shares: one run at a time on the server
+DROPPED = "stopped before it started (Stop was pressed while it waited for its turn)"
 
 
 def to_page(
@@ -90,8 +91,35 @@ def result_outputs(prefix: str, download: str = "PNG with its settings") -> tupl
     return image, status, go, stop, download_box
 
 
+def wire_run(
+    go: gr.Button,
+    state: gr.State,
+    run: Callable[..., Iterator[tuple[Any, ...]]],
+    names: Sequence[str],
+    inputs: list[Any],
+    outputs: list[Any],
+    api_name: str,
+) -> Any:
+    """A Run button: the click noted at once (outside the queue), then ``run`` queued on the engine; its event.
+
+    ``run(session, *values)`` streams (preview, status, ...) to ``outputs``; ``names`` are its
+    parameters in the HTTP API. A Stop pressed while the run waits for its turn drops it when the
+    turn comes (``Session.begin``): it ends at once, saying so, instead of running for nobody.
+    """
+
+    def guarded(session: Session, *values: Any) -> Iterator[tuple[Any, ...]]:
+        if not session.begin():
+            yield (gr.skip(), DROPPED, *[gr.skip()] * (len(outputs) - 2))
+            return
+        yield from run(session, *values)
+
+    guarded.__name__, guarded.__doc__ = run.__name__, run.__doc__
+    clicked = go.click(lambda s: s.click(), [state], None, concurrency_limit=None, api_name=False)
+    return clicked.success(named(guarded, *names), inputs, outputs, concurrency_id=ENGINE, api_name=api_name)
+
+
 def wire_stop(stop: gr.Button, state: gr.State, api_name: str | bool = False) -> None:
-    """The Stop button: cancel the session's run in progress (at once, outside the run queue)."""
+    """The Stop button: cancel the session's run in progress, or one still queued (at once, outside the queue)."""
     stop.click(lambda s: s.stop(), [state], None, concurrency_limit=None, api_name=api_name)
 
 

@@ -19,9 +19,9 @@ from dreamer.spec.resolve import from_file, resolve
 from dreamer.spec.schema import Kind, knobs
 from dreamer.spec.specs import DreamSpec
 from dreamer.spec.styles import style_names
-from dreamer.studio.forms import command, controls, named
+from dreamer.studio.forms import command, controls
 from dreamer.studio.layers import STAR
-from dreamer.studio.page import ENGINE, to_page, wire_stop
+from dreamer.studio.page import ENGINE, to_page, wire_run, wire_stop
 from dreamer.studio.server import Studio
 from dreamer.studio.session import Item, Session, fail, photo_of
 
@@ -113,13 +113,10 @@ class DreamTab:
             concurrency_id=ENGINE,
             api_name=False,
         )
-        go.click(
-            named(self.render, "session", "photo", "painted_mask", "style", *form.names),
-            [state, self.photo, editor, style, *form.components],
-            [preview, status],
-            concurrency_id=ENGINE,
-            api_name="render",
-        ).success(self.result, [state], [download, line, history], concurrency_limit=None, api_name="result")
+        names = ["session", "photo", "painted_mask", "style", *form.names]
+        inputs = [state, self.photo, editor, style, *form.components]
+        rendered = wire_run(go, state, self.render, names, inputs, [preview, status], api_name="render")
+        rendered.success(self.result, [state], [download, line, history], concurrency_limit=None, api_name="result")
         wire_stop(stop, state, api_name="stop")
         history.select(self.restore, [state], [*form.components, style], **free)
         thumbs_box.expand(studio.show_thumbnails, [model_box], [thumbs], concurrency_id=ENGINE, api_name=False)

@@ -6,6 +6,8 @@ the one run thread (see ``dreamer.studio.session``).
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -29,6 +31,10 @@ class Studio:
         self.pool = worker()  # every torch call of this server on one thread (see dreamer.studio.session)
         self.models = config.models()
         self._layers: dict[str, list[tuple[str, str]]] = {}
+        # Every session's files in one folder of the server's, removed when the process ends (Ctrl-C
+        # included): Gradio drops a closed tab's session an hour later, and never at shutdown.
+        self._files = tempfile.TemporaryDirectory(prefix="dreamer-studio-")
+        self.files = Path(self._files.name)
 
     def layers(self, model: str) -> list[tuple[str, str]]:
         """The layer picker's choices for a model (computed once per model)."""

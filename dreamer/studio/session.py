@@ -16,6 +16,7 @@ import concurrent.futures
 import queue
 import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +66,31 @@ class Item:
 class Session:
     """What one browser tab owns: its files, its history and the token of its run in progress."""
 
-    folder: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="dreamer-studio-")))
+    base: Path | None = None  # where its folder goes (the server's own; None: the system's temporary folder)
     token: CancelToken | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     finished: concurrent.futures.Future[dict[str, Any]] | None = None  # the last dream's saving, until shown
     renders: int = 0
     live: Any = None  # the Live tab's stream in progress (dreamer.studio.live.LiveRun)
+    clicked: float | None = None  # when a Run button was last pressed (its run may still wait in the queue)
+    stopped: float = float("-inf")  # when Stop was last pressed
+    _folder: Path | None = field(default=None, init=False, repr=False)
+
+    @property
+    def folder(self) -> Path:
+        """The session's own folder, made on first use (a page that never saves anything makes none)."""
+        if self._folder is None:
+            self._folder = Path(tempfile.mkdtemp(prefix="dreamer-session-", dir=self.base))
+        return self._folder
+
+    def click(self) -> None:
+        """A Run button was pressed: its run joins the queue now and starts when its turn comes."""
+        self.clicked = time.monotonic()
+
+    def begin(self) -> bool:
+        """A run's turn came: whether it may go (False: Stop was pressed after its click, while it waited)."""
+        clicked, self.clicked = self.clicked, None
+        return clicked is None or self.stopped < clicked
 
     def start(self) -> CancelToken:
         """A fresh token for a new run (the Stop button cancels it)."""
@@ -78,7 +98,8 @@ class Session:
         return self.token
 
     def stop(self) -> None:
-        """Ask the run in progress, if any, to stop after its current step."""
+        """Stop the run in progress after its current step, and drop one still waiting in the queue."""
+        self.stopped = time.monotonic()
         if self.token is not None:
             self.token.cancel()
 
@@ -92,7 +113,8 @@ class Session:
     def close(self) -> None:
         """Remove the session's files (called when Gradio drops the session)."""
         self.stop()
-        shutil.rmtree(self.folder, ignore_errors=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def worker() -> concurrent.futures.ThreadPoolExecutor:

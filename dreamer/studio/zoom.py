@@ -13,8 +13,8 @@ from dreamer.errors import DreamerError
 from dreamer.outputs.images import LoadedImage
 from dreamer.spec.profiles import profile
 from dreamer.spec.specs import MotionSpec
-from dreamer.studio.forms import controls, named
-from dreamer.studio.page import ENGINE, result_outputs, to_page, wire_stop
+from dreamer.studio.forms import controls
+from dreamer.studio.page import result_outputs, to_page, wire_run, wire_stop
 from dreamer.studio.server import Studio
 from dreamer.studio.session import Frame, Report, Run, Session, fail, photo_of
 
@@ -80,11 +80,6 @@ def zoom_tab(studio: Studio, state: gr.State, photo: gr.File) -> None:
             paths=[path],
         )
 
-    go.click(
-        named(run_zoom, "session", "photo", *form.names),
-        [state, photo, *form.components],
-        [image, status, download],
-        concurrency_id=ENGINE,
-        api_name="zoom",
-    )
+    names = ["session", "photo", *form.names]
+    wire_run(go, state, run_zoom, names, [state, photo, *form.components], [image, status, download], api_name="zoom")
     wire_stop(stop, state)

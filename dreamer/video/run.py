@@ -192,10 +192,7 @@ def dream_video(
         raise DreamerError(f"{source}: has no frames{where}")
     if kind == "mp4":
         audio = (source, video.start, video.duration) if info.audio else None
-        try:
-            atomic_write(output, lambda tmp: write_mp4(frames, tmp, fps, audio))
-        except OSError as exc:
-            raise DreamerError(f"{output}: cannot write ({exc.strerror or exc})") from None
+        atomic_write(output, lambda tmp: write_mp4(frames, tmp, fps, audio))
     elif kind == "gif":
         assemble(frames, output, fps)
     return VideoResult(frames, output if kind != "frames" else folder, fps, seed, stopped)
