@@ -286,6 +286,10 @@ def test_the_live_tab_mirrors_a_fake_camera_and_stop_ends_it(random_engine: Engi
     views = [v[:, ::-1] for v in views]  # the page mirrors the camera, like a mirror
     found = [where_in(panorama, v) for v in views]
     assert all(error < 0.3 * elsewhere for _, error, elsewhere in found), found  # each shows the camera's picture
+    depths = [
+        np.sqrt(np.mean(detail(v, panorama[:, x : x + W]) ** 2)) for v, (x, _, _) in zip(views, found, strict=True)
+    ]
+    assert np.median(depths[-5:]) > 1.5 * depths[0], depths  # a feedback loop: the dream builds up frame on frame
     followed = []
     for k in range(1, len(views)):
         (xa, _, _), (xb, _, _) = found[k - 1], found[k]
