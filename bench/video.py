@@ -25,13 +25,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from dreamer.core import flow as fl
 from dreamer.engine.engine import Engine
 from dreamer.engine.inputs import objective_for
 from dreamer.engine.seeds import frame_seed
 from dreamer.nets.hooks import LayerHooks
 from dreamer.samples import sample_path
 from dreamer.spec import VIDEO_SPEC, VideoSpec
-from dreamer.video import flow as fl
 from dreamer.video.run import _float, carry, dream_frame, rms
 from dreamer.video.synth import motion_frames
 

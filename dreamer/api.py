@@ -6,15 +6,20 @@ progress bars (``tqdm.auto``: widgets in Jupyter, text in a terminal) and warnin
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
 
 from dreamer.engine.engine import Engine, ImageLike
+from dreamer.engine.events import CancelToken
 from dreamer.runners.progress import Preview, progress_bar
+from dreamer.spec.live import LiveSpec
+from dreamer.spec.presets import LIVE_SPEC
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, VisSpec
 
 if TYPE_CHECKING:
+    from dreamer.mirror.loop import LiveFrame
     from dreamer.nets.summary import LayerTable
 
 
@@ -114,6 +119,29 @@ def maps(
     spec = _vis_spec(spec, options)
     with progress_bar("visualising", progress) as on_event:
         return _engine(engine, device).maps(photo, layer, spec, on_event=on_event, **options)
+
+
+def live(
+    frames: Iterable[ImageLike],
+    spec: LiveSpec | None = None,
+    dream: DreamSpec | None = None,
+    *,
+    engine: Engine | None = None,
+    device: str = "auto",
+    cancel: CancelToken | None = None,
+    **knobs: Any,
+) -> Iterator[LiveFrame]:
+    """Dream frames as they come (a camera, a video's frames, a list of images): one dreamed ``LiveFrame`` each.
+
+    Each frame starts from the last dream carried along the optical flow; keywords are knobs of
+    ``LiveSpec`` (``mood="deepen"``, ``target_fps=0``) or of each frame's ``DreamSpec`` (``steps``,
+    ``max_side``, ``layers``, ``strength``). It ends with ``frames`` or when ``cancel`` is asked.
+    """
+    from dreamer.mirror.loop import live as live_loop
+
+    moods = {k: knobs.pop(k) for k in list(knobs) if k in LiveSpec.__dataclass_fields__}
+    spec = (spec or LiveSpec()).replace(**moods)
+    return live_loop(frames, spec, (dream or LIVE_SPEC).replace(**knobs), engine=_engine(engine, device), cancel=cancel)
 
 
 def layers(

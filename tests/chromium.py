@@ -1,4 +1,8 @@
-"""Headless Chromium driven over the DevTools protocol (websocket-client), for the page tests; every wait bounded."""
+"""Headless Chromium driven over the DevTools protocol (websocket-client), for the page tests; every wait bounded.
+
+``headless(..., camera=clip.y4m)`` gives the page a fake camera playing that clip in a loop (made with
+``write_y4m``), its permission granted.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 
 def find() -> str | None:
@@ -71,12 +77,30 @@ class DevTools:
         raise AssertionError(f"no {method} within {seconds} s")
 
 
+def write_y4m(path: Path, frames: list[np.ndarray], fps: int) -> None:
+    """(H, W, 3) uint8 RGB frames (even sides) as a YUV4MPEG2 clip (4:2:0, full range): a fake camera for Chromium."""
+    h, w = frames[0].shape[:2]
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{w} H{h} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for frame in frames:
+            r, g, b = (frame[..., i].astype(np.float64) for i in range(3))
+            y = 0.299 * r + 0.587 * g + 0.114 * b  # JPEG's YCbCr (BT.601, full range)
+            cb = 128 - 0.168736 * r - 0.331264 * g + 0.5 * b
+            cr = 128 + 0.5 * r - 0.418688 * g - 0.081312 * b
+            out.write(b"FRAME\n")
+            for plane in (y, *(c.reshape(h // 2, 2, w // 2, 2).mean((1, 3)) for c in (cb, cr))):
+                out.write(np.clip(plane + 0.5, 0, 255).astype(np.uint8).tobytes())
+
+
 @contextmanager
-def headless(chromium: str, profile: Path) -> Iterator[DevTools]:
-    """Start Chromium on about:blank with a fresh profile; a DevTools connection to its page."""
+def headless(chromium: str, profile: Path, camera: Path | None = None) -> Iterator[DevTools]:
+    """Start Chromium on about:blank with a fresh profile (and ``camera`` as its webcam); a connection to its page."""
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
     flags += ["--disable-component-update", "--disable-sync", "--remote-debugging-port=0", f"--user-data-dir={profile}"]
     flags += ["--window-size=1400,1000"]
+    if camera is not None:
+        flags += ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+        flags += [f"--use-file-for-fake-video-capture={camera}"]
     proc = subprocess.Popen([chromium, *flags, "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         port_file = profile / "DevToolsActivePort"

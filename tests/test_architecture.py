@@ -19,14 +19,14 @@ MAX_LINES = 320  # "no module much over 300 lines"
 # plain data that every layer may read; the engine orchestrates core (tensor code) over nets (models,
 # hooks) and records through outputs; featvis is core's visualisation half. runners and samples are
 # the plumbing the surfaces share. Surfaces come in two tiers: run kinds (animate: zoom; video;
-# lecture: lesson, sweep), each a library function over the engine, and the front ends that present
+# lecture: lesson, sweep; mirror: live), each a library function over the engine, and the front ends that present
 # them (cli; api: dreamer/__init__.py and api.py; studio). The one edge between front ends: the
 # command line starts the studio (``dreamer studio``).
 BASE = {"errors", "version"}
 DATA = BASE | {"spec"}
 BELOW_ENGINE = DATA | {"nets", "core", "outputs", "featvis"}
 PLUMBING = BELOW_ENGINE | {"engine", "runners", "samples"}
-RUN_KINDS = {"animate", "video", "lecture"}
+RUN_KINDS = {"animate", "video", "lecture", "mirror"}
 FRONT_ENDS = {"cli", "api", "studio"}
 SURFACES = RUN_KINDS | FRONT_ENDS
 SURFACE_EDGES = {(front, kind) for front in FRONT_ENDS for kind in RUN_KINDS} | {("cli", "studio")}

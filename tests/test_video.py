@@ -19,12 +19,12 @@ av = pytest.importorskip("av")
 pytest.importorskip("cv2")
 
 from dreamer.cli import cli  # noqa: E402
+from dreamer.core import flow as fl  # noqa: E402
 from dreamer.errors import DreamerError  # noqa: E402
 from dreamer.outputs.metadata import read_metadata  # noqa: E402
 from dreamer.samples import sample_path  # noqa: E402
 from dreamer.spec import VIDEO_SPEC, VideoSpec  # noqa: E402
 from dreamer.spec.schema import Kind  # noqa: E402
-from dreamer.video import flow as fl  # noqa: E402
 from dreamer.video import run as video_run  # noqa: E402
 from dreamer.video.frames import STATE  # noqa: E402
 from dreamer.video.io import probe  # noqa: E402

@@ -4,7 +4,8 @@ Which command takes which knobs, with which defaults, is each command's profile 
 """
 
 from dreamer.spec.lesson import LessonSpec
-from dreamer.spec.presets import VIDEO_SPEC, ZOOM_SPEC
+from dreamer.spec.live import LiveSpec
+from dreamer.spec.presets import LIVE_SPEC, VIDEO_SPEC, ZOOM_SPEC
 from dreamer.spec.profiles import PROFILES, Part, Profile, profile
 from dreamer.spec.resolve import Source, resolve
 from dreamer.spec.schema import Kind, Knob, knob, knobs
@@ -12,6 +13,7 @@ from dreamer.spec.specs import DreamSpec, MotionSpec, RunEnv, VisSpec
 from dreamer.spec.video import VideoSpec
 
 __all__ = [
+    "LIVE_SPEC",
     "PROFILES",
     "VIDEO_SPEC",
     "ZOOM_SPEC",
@@ -19,6 +21,7 @@ __all__ = [
     "Kind",
     "Knob",
     "LessonSpec",
+    "LiveSpec",
     "MotionSpec",
     "Part",
     "Profile",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dreamer.spec.lesson import LessonSpec
+from dreamer.spec.live import LiveSpec
 from dreamer.spec.profiles import ACCENT_ONLY, Part, profile
 from dreamer.spec.resolve import cli_flag
 from dreamer.spec.schema import knobs
@@ -19,6 +20,7 @@ TABLES: dict[str, Part] = {  # marker name -> the command's part whose knobs and
     "accent": Part(VisSpec, profile("accent").part(VisSpec).preset, only=ACCENT_ONLY),  # its own two
     "video": profile("video").part(VideoSpec),
     "lesson": profile("lesson").part(LessonSpec),
+    "live": profile("live").part(LiveSpec),
 }
 
 

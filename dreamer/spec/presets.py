@@ -12,6 +12,8 @@ from dreamer.spec.specs import DreamSpec, MotionSpec, VisSpec
 # Frames stay at the work size (--max-side): each is dreamed from the last, so none goes back to the input's size.
 ZOOM_SPEC = DreamSpec(octaves=3, steps=5, step_size=0.012, max_side=320, resize_back=False)
 VIDEO_SPEC = ZOOM_SPEC
+# Each camera frame: one octave of two steps at 256 px (the frames carry the dream, so it builds up over time).
+LIVE_SPEC = DreamSpec(octaves=1, steps=2, step_size=0.02, jitter=16, max_side=256, resize_back=False)
 SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size than render's
 ACCENT_SPEC = VisSpec(size=224)  # the photo's longer side: enough to see what changed, a minute on a CPU
 LESSON_VIS = LessonSpec().vis()

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from dreamer.spec.lesson import LessonSpec
+from dreamer.spec.live import LiveSpec
 from dreamer.spec.presets import (
     ACCENT_SPEC,
+    LIVE_SPEC,
     STUDIO_MOTION,
     STUDIO_VIS,
     SWEEP_SPEC,
@@ -27,6 +29,8 @@ from dreamer.spec.video import VideoSpec
 NO_TILE = ("tile",)
 # Animation frames are written at the work size (--max-side), never resized back (see ZOOM_SPEC).
 FRAMES_AT_WORK_SIZE = ("resize_back",)
+# A live frame's look: the layer, how strong, how many steps at what size (the rest comes from the style).
+LIVE_LOOK = ("layers", "steps", "step_size", "strength", "keep_colors", "max_side")
 # Only accentuation keeps the photo close: the other visualisations start from noise.
 ACCENT_ONLY = ("accent_layer", "accent_weight")
 # Accentuation optimises the photo's own pixels, one image: no parametrisation, crops, batch or diversity.
@@ -94,6 +98,7 @@ PROFILES = _table(
     Profile("sweep", (Part(DreamSpec, SWEEP_SPEC), Part(RunEnv))),
     Profile("zoom", (Part(MotionSpec), Part(DreamSpec, ZOOM_SPEC, exclude=FRAMES_AT_WORK_SIZE), Part(RunEnv))),
     Profile("video", (Part(VideoSpec), Part(DreamSpec, VIDEO_SPEC, exclude=FRAMES_AT_WORK_SIZE), Part(RunEnv))),
+    Profile("live", (Part(LiveSpec), Part(DreamSpec, LIVE_SPEC, only=LIVE_LOOK), Part(RunEnv))),
     Profile("grid", (Part(VisSpec, exclude=ACCENT_ONLY), Part(RunEnv, exclude=NO_TILE))),
     Profile("maps", (Part(VisSpec, exclude=ACCENT_ONLY), Part(RunEnv, exclude=NO_TILE))),
     Profile("accent", (Part(VisSpec, ACCENT_SPEC, exclude=NOT_ACCENT), Part(RunEnv, exclude=NO_TILE))),
@@ -105,6 +110,7 @@ PROFILES = _table(
     Profile("studio-grid", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY),), command=False),
     Profile("studio-maps", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY),), command=False),
     Profile("studio-zoom", (Part(MotionSpec, STUDIO_MOTION),), command=False),
+    Profile("studio-live", (Part(LiveSpec), Part(DreamSpec, LIVE_SPEC, only=LIVE_LOOK)), command=False),
 )
 
 

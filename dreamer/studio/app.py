@@ -1,6 +1,6 @@
 """The studio's app: its tabs composed into one page on one engine, built and served.
 
-Each tab is a module (``render``: the Dream tab, ``grid``, ``maps``, ``zoom``) that lays itself
+Each tab is a module (``render``: the Dream tab, ``grid``, ``maps``, ``zoom``, ``live``) that lays itself
 out and wires its handlers; they share the server (``dreamer.studio.server.Studio``: the engine,
 its run thread, the settings) and one stream-to-page loop (``dreamer.studio.page.to_page``).
 Renders run one at a time across all tabs and sessions.
@@ -13,6 +13,7 @@ import gradio as gr
 from dreamer.engine.engine import Engine
 from dreamer.studio.config import StudioConfig
 from dreamer.studio.grid import grid_tab
+from dreamer.studio.live import LiveTab
 from dreamer.studio.maps import maps_tab
 from dreamer.studio.render import DreamTab
 from dreamer.studio.server import Studio
@@ -32,14 +33,17 @@ def build(engine: Engine, config: StudioConfig | None = None) -> gr.Blocks:
             "## dreamer studio\nDeepDream and feature visualisation, live. One render at a time; "
             "each browser tab sees only its own images."
         )
-        with gr.Tab("Dream"):
-            photo = DreamTab(studio, state, demo).photo
-        with gr.Tab("Feature grid"):
-            grid_tab(studio, state)
-        with gr.Tab("Activation maps"):
-            maps_tab(studio, state, photo)
-        with gr.Tab("Zoom"):
-            zoom_tab(studio, state, photo)
+        with gr.Tabs(selected=studio.config.tab):
+            with gr.Tab("Dream", id="dream"):
+                photo = DreamTab(studio, state, demo).photo
+            with gr.Tab("Feature grid", id="grid"):
+                grid_tab(studio, state)
+            with gr.Tab("Activation maps", id="maps"):
+                maps_tab(studio, state, photo)
+            with gr.Tab("Zoom", id="zoom"):
+                zoom_tab(studio, state, photo)
+            with gr.Tab("Live", id="live", elem_id="live-tab"):
+                LiveTab(studio, state)
     demo.queue(default_concurrency_limit=1)
     calm(demo)
     return demo

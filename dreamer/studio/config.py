@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from dreamer.spec.live import LiveSpec
 from dreamer.spec.presets import STUDIO_ZOOM, THUMB_SPEC
 from dreamer.spec.profiles import profile
 from dreamer.spec.specs import DEFAULT_MODEL, DreamSpec, MotionSpec, VisSpec
@@ -26,6 +27,10 @@ class StudioConfig:
     max_frames: int = 48  # the zoom tab is a preview; `dreamer zoom` makes long ones
     max_upload: str = "25mb"  # per uploaded file; decoded pixels are limited by load_image (DREAMER_MAX_PIXELS)
     preview_steps: int = 5  # a preview every this many steps of the largest octave (and each octave's last)
+    live_spec: LiveSpec = profile("studio-live").defaults(LiveSpec)
+    live_base: DreamSpec = profile("studio-live").defaults(DreamSpec)
+    live_style: str | None = None  # the Live tab's style to start with
+    tab: str = "dream"  # the tab the page opens on: dream, grid, maps, zoom or live (`dreamer live`)
 
     def models(self) -> list[str]:
         """The model names the page offers."""

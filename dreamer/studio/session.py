@@ -71,6 +71,7 @@ class Session:
     history: list[dict[str, Any]] = field(default_factory=list)
     finished: concurrent.futures.Future[dict[str, Any]] | None = None  # the last dream's saving, until shown
     renders: int = 0
+    live: Any = None  # the Live tab's stream in progress (dreamer.studio.live.LiveRun)
     clicked: float | None = None  # when a Run button was last pressed (its run may still wait in the queue)
     stopped: float = float("-inf")  # when Stop was last pressed
     _folder: Path | None = field(default=None, init=False, repr=False)

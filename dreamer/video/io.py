@@ -16,8 +16,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from dreamer.errors import DreamerError
-from dreamer.video.flow import VIDEO_NEEDS
+from dreamer.core.flow import load_cv2
+from dreamer.errors import DreamerError, install_line
+
+VIDEO_NEEDS = f"dreamer video needs OpenCV and PyAV: {install_line('video')}"
 
 OUTPUT_TYPES = (".mp4", ".gif")
 # audio codecs an MP4 holds as they are; others are re-encoded to AAC
@@ -55,9 +57,10 @@ def _av() -> Any:
 def require() -> None:
     """Fail in one line, saying how to install them, when PyAV or OpenCV is missing."""
     _av()
-    from dreamer.video.flow import load_cv2
-
-    load_cv2()
+    try:
+        load_cv2()
+    except DreamerError:
+        raise DreamerError(VIDEO_NEEDS) from None
 
 
 def _open(path: Path) -> Any:

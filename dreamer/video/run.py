@@ -22,6 +22,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from dreamer.core import flow as fl
 from dreamer.core.octaves import MIN_SIDE
 from dreamer.core.tensors import to_pil
 from dreamer.engine.engine import Engine
@@ -38,7 +39,6 @@ from dreamer.spec.presets import VIDEO_SPEC
 from dreamer.spec.schema import to_dict
 from dreamer.spec.specs import DreamSpec
 from dreamer.spec.video import VideoSpec
-from dreamer.video import flow as fl
 from dreamer.video.frames import check_output, video_folder
 from dreamer.video.io import CorruptStream, probe, read_frames, require, rgb_array, write_mp4
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from dreamer.video.flow import load_cv2
+from dreamer.core.flow import load_cv2
 
 
 @dataclass(frozen=True)

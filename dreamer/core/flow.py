@@ -1,4 +1,6 @@
-"""Dense optical flow between input frames, the occlusion mask, and warping along the flow (OpenCV, CPU).
+"""Dense optical flow between frames, the occlusion mask, and warping along the flow (OpenCV, CPU).
+
+Pure array code shared by the run kinds that carry a dream along motion (``dreamer video``, ``dreamer live``).
 
 A flow ``f`` from frame A to frame B holds, for each pixel p of A, the displacement to where it is in B:
 ``A(p) ~ B(p + f(p))``. Arrays are NumPy: images (H, W, 3) float32 in [0, 1], flows (H, W, 2) float32.
@@ -12,7 +14,7 @@ import numpy as np
 
 from dreamer.errors import DreamerError, install_line
 
-VIDEO_NEEDS = f"dreamer video needs OpenCV and PyAV: {install_line('video')}"
+FLOW_NEEDS = f"optical flow needs OpenCV: {install_line('video')}"
 # Farneback parameters used by DeepDreamAnim (RECIPES.md): pyr_scale, levels, winsize, iterations, poly_n, sigma.
 FARNEBACK = (0.5, 3, 15, 3, 5, 1.2, 0)
 
@@ -22,7 +24,7 @@ def load_cv2() -> Any:
     try:
         import cv2
     except ImportError:
-        raise DreamerError(VIDEO_NEEDS) from None
+        raise DreamerError(FLOW_NEEDS) from None
     return cv2
 
 
