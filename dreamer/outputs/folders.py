@@ -46,7 +46,11 @@ def refuse_foreign(folder: Path, own: Callable[[str], bool], what: str) -> None:
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
-    """A small JSON object that a command wrote to mark its folder, or None when missing or not one."""
+    """A JSON object a command wrote beside its output (a state file, a record), or None when missing or not one.
+
+    Read as untrusted: bad UTF-8, bad JSON, nesting past the parser's depth and numbers past int's
+    digit limit (ValueError) all count as "not one".
+    """
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError):

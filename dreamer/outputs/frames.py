@@ -18,14 +18,13 @@ from typing import Any
 from PIL import Image
 
 from dreamer.errors import DreamerError, DreamerWarning
-from dreamer.outputs.folders import refuse_foreign
+from dreamer.outputs.folders import read_record, refuse_foreign
 from dreamer.outputs.images import atomic_write, fit_max_side, save_image
 
 FRAME_NAME = "frame_{:05d}.png"
 FRAME_FILE = re.compile(r"frame_\d{5,}\.png")
 PNG_START = b"\x89PNG\r\n\x1a\n"
 PNG_END = b"\0\0\0\0IEND\xaeB`\x82"  # the empty IEND chunk every whole PNG ends with
-_UNREADABLE = (OSError, ValueError, RecursionError)  # ValueError: bad UTF-8, bad JSON, a number past int's digit limit
 
 
 def frame_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
@@ -70,8 +69,8 @@ def finished_frames(folder: Path) -> list[Path]:
     another tool or on a full disk): it and every later frame are dreamed again.
     """
     done: list[Path] = []
-    while (folder / FRAME_NAME.format(len(done))).is_file() and whole_png(folder / FRAME_NAME.format(len(done))):
-        done.append(folder / FRAME_NAME.format(len(done)))
+    while whole_png(frame := folder / FRAME_NAME.format(len(done))):
+        done.append(frame)
     return done
 
 
@@ -98,11 +97,8 @@ class FramesFolder:
         """The settings recorded with the frames, or None when there are none."""
         if not self.state_path.exists():
             return None
-        try:
-            state = json.loads(self.state_path.read_text(encoding="utf-8"))
-        except _UNREADABLE:
-            state = None
-        if not isinstance(state, dict):
+        state = read_record(self.state_path)
+        if state is None:
             raise DreamerError(
                 f"{self.state_path}: cannot read the settings of the frames there; delete it to start over"
             )
@@ -110,10 +106,8 @@ class FramesFolder:
 
     def recorded_seed(self) -> int | None:
         """The seed in the state file, if it holds one (a resume without a seed takes it)."""
-        try:
-            seed = json.loads(self.state_path.read_text(encoding="utf-8"))["spec"]["seed"]
-        except (*_UNREADABLE, KeyError, TypeError):
-            return None
+        spec = (read_record(self.state_path) or {}).get("spec")
+        seed = spec.get("seed") if isinstance(spec, dict) else None
         return seed if isinstance(seed, int) and not isinstance(seed, bool) else None
 
     def resume(self, settings: dict[str, Any]) -> list[Path]:
