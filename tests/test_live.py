@@ -211,7 +211,8 @@ def test_the_tabs_controls_apply_to_the_next_frame(random_engine: Engine, cat_im
             tab.frame(session, camera, "clock:1:30", "(none)", *values)
     finally:
         session.close()
-    assert tab.on_style("swirls")[tab.look.names.index("layers")] == ["blocks.3", "blocks.4:0.3"]  # a style fills the look
+    layers = tab.on_style("swirls")[tab.look.names.index("layers")]
+    assert layers == ["blocks.3", "blocks.4:0.3"]  # a style fills the look
 
 
 # --- the Live tab in a real browser, fed by Chromium's fake camera ---
