@@ -6,7 +6,8 @@ itself counts the dreamed frames it shows and times each one from its camera fra
 its dream decoded on screen (``window.dreamerLive``, the figures the page's meter shows), over a
 fixed window after a warm-up. In process: ``Mirror.step`` over the same clip's frames, each one's
 time. Adaptive quality is off (target 0), so each variant runs at the asked steps and size.
-Variants alternate (server, in process) for each size and steps per frame.
+Variants alternate (server, in process) for each size and steps per frame. Last, the studio as it
+starts (``--adaptive``: 256 px, 2 steps asked, adaptive quality holding its default 10 fps).
 
 Flicker along the known motion: the dream's detail (dream - camera) of each frame against the last
 frame's detail moved by the pan, RMS, over the RMS of the detail (0: the dream moves exactly with
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import torch
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests"))
@@ -42,6 +44,7 @@ from dreamer.spec.presets import LIVE_SPEC  # noqa: E402
 from dreamer.studio import StudioConfig, serve  # noqa: E402
 
 W, H, DX, N = 384, 288, 6, 40  # the camera's frame, its pan per frame (pixels), frames one way
+FIXED = LiveSpec(target_fps=0)  # adaptive quality off: each variant runs at the asked steps and size
 GRANT = "#live-camera div[title='grant webcam access'] button"
 RECORD = "#live-camera button[aria-label='capture photo']"
 
@@ -61,13 +64,31 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def quiet(page: chromium.DevTools, still: float = 0.6, limit: float = 10.0) -> None:
+    """Wait until the page has shown no new frame for ``still`` s: the server's run thread is done with the engine."""
+    end, last, since = time.monotonic() + limit, -1, time.monotonic()
+    while time.monotonic() < end:
+        frames = page.js("window.dreamerLive.frames")
+        if frames != last:
+            last, since = frames, time.monotonic()
+        elif time.monotonic() - since >= still:
+            return
+        time.sleep(0.1)
+
+
 def through_server(
-    engine: Engine, camera: Path, side: int, steps: int, seconds: float, shot: Path | None = None
+    engine: Engine,
+    camera: Path,
+    side: int,
+    steps: int,
+    seconds: float,
+    shot: Path | None = None,
+    live: LiveSpec = FIXED,
+    threads: int = 0,
 ) -> tuple[float, float]:
     """(fps, median latency ms) the page measures, streaming the fake camera through a fresh studio."""
-    config = StudioConfig(
-        tab="live", live_spec=LiveSpec(target_fps=0), live_base=LIVE_SPEC.replace(max_side=side, steps=steps)
-    )
+    base = LIVE_SPEC.replace(max_side=side, steps=steps)
+    config = StudioConfig(tab="live", live_spec=live, live_base=base, live_threads=threads)
     port = free_port()
     demo = serve(engine, config, port=port)
     try:
@@ -93,6 +114,7 @@ def through_server(
                 shot.parent.mkdir(parents=True, exist_ok=True)
                 shot.write_bytes(base64.b64decode(data))
             page.js("document.querySelector('#live-stop').click()")
+            quiet(page)
     finally:
         demo.close()
     return (after - frames) / seconds, statistics.median(latency[seen:])
@@ -101,7 +123,7 @@ def through_server(
 def in_process(engine: Engine, frames: list[np.ndarray], side: int, steps: int) -> tuple[float, float]:
     """(fps, median ms a frame) of the same loop called directly, over the clip."""
     mirror, spec = Mirror(engine, seed=0), LIVE_SPEC.replace(max_side=side, steps=steps)
-    times = [mirror.step(f, LiveSpec(target_fps=0), spec).seconds for f in frames + frames[::-1]][3:]
+    times = [mirror.step(f, FIXED, spec).seconds for f in frames + frames[::-1]][3:]
     return 1.0 / statistics.median(times), 1000 * statistics.median(times)
 
 
@@ -112,7 +134,7 @@ def flicker(engine: Engine, frames: list[np.ndarray], side: int, steps: int, alo
     for frame in frames:
         if alone:
             mirror.reset()
-        out = mirror.step(frame, LiveSpec(target_fps=0), spec)
+        out = mirror.step(frame, FIXED, spec)
         camera = cv2.resize(frame, out.size, interpolation=cv2.INTER_AREA).astype(np.float32) / 255
         details.append(cv2.cvtColor(out.image.astype(np.float32) / 255 - camera, cv2.COLOR_RGB2GRAY))
     dx, m = DX * details[0].shape[1] / W, 16  # the pan at the work size; a margin the shift brings in
@@ -133,6 +155,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--seconds", type=float, default=6.0, help="measuring window per server run")
+    parser.add_argument(
+        "--threads", type=int, nargs="+", default=[0], help="the studio's live_threads to alternate (0: all but one)"
+    )
+    parser.add_argument("--adaptive", action="store_true", help="also stream with the studio's default settings")
     parser.add_argument("--screenshot", type=Path, help="also save the tab streaming at 256 px, 2 steps, here")
     args = parser.parse_args()
     tune_process()
@@ -142,17 +168,27 @@ def main() -> None:
         camera = Path(tmp) / "pan.y4m"
         chromium.write_y4m(camera, frames + frames[::-1], fps=30)
         print(f"cpu {engine.precision}, camera {W}x{H} panning {DX} px a frame, {args.repeats} alternating runs")
-        print("| size | steps | studio fps | studio latency | in-process fps | in-process ms a frame |")
-        print("| --- | --- | --- | --- | --- | --- |")
+        print("| size | steps | threads | studio fps | studio latency | in-process fps | in-process ms a frame |")
+        print("| --- | --- | --- | --- | --- | --- | --- |")
         for side in args.sizes:
             for steps in args.steps:
-                server, local = [], []
+                server: dict[int, list[tuple[float, float]]] = {n: [] for n in args.threads}
+                local = []
                 for _ in range(args.repeats):
-                    server.append(through_server(engine, camera, side, steps, args.seconds))
+                    for n in args.threads:
+                        server[n].append(through_server(engine, camera, side, steps, args.seconds, threads=n))
                     local.append(in_process(engine, frames, side, steps))
-                fps, ms = (statistics.median(v) for v in zip(*server, strict=True))
                 lfps, lms = (statistics.median(v) for v in zip(*local, strict=True))
-                print(f"| {side} | {steps} | {fps:.1f} | {ms:.0f} ms | {lfps:.1f} | {lms:.0f} ms |", flush=True)
+                for n in args.threads:
+                    fps, ms = (statistics.median(v) for v in zip(*server[n], strict=True))
+                    name = n or f"{max(1, torch.get_num_threads() - 1)} (0)"
+                    row = f"| {side} | {steps} | {name} | {fps:.1f} | {ms:.0f} ms | {lfps:.1f} | {lms:.0f} ms |"
+                    print(row, flush=True)
+        if args.adaptive:
+            rates = [through_server(engine, camera, 256, 2, args.seconds, live=LiveSpec()) for _ in range(args.repeats)]
+            fps, ms = (statistics.median(v) for v in zip(*rates, strict=True))
+            held = f"adaptive quality at {LiveSpec().target_fps:g} fps"
+            print(f"studio defaults (256 px, 2 steps asked, {held}): {fps:.1f} fps, {ms:.0f} ms", flush=True)
         if args.screenshot:  # last, on a warm engine, so the meters show running figures
             through_server(engine, camera, 256, 2, 8.0, shot=args.screenshot)
             print(f"screenshot: {args.screenshot}")

@@ -17,6 +17,7 @@ from typing import Any
 import chromium
 import numpy as np
 import pytest
+import torch
 from click.testing import CliRunner
 from PIL import Image
 
@@ -300,3 +301,14 @@ def test_the_live_tab_mirrors_a_fake_camera_and_stop_ends_it(random_engine: Engi
             db = detail(views[k], panorama[:, xb : xb + W])
             followed.append((moved, shift(da, db)[0]))
     assert len(followed) >= 5 and all(abs(dx + moved) < 1.5 for moved, dx in followed), followed
+
+
+def test_live_frames_leave_a_core_to_the_browser_and_put_threads_back() -> None:
+    from dreamer.studio.live import _on_threads
+
+    before = torch.get_num_threads()
+    assert _on_threads(0, torch.get_num_threads) == max(1, before - 1)
+    assert _on_threads(1, torch.get_num_threads) == 1
+    with pytest.raises(ZeroDivisionError):
+        _on_threads(1, lambda: 1 / 0)
+    assert torch.get_num_threads() == before

@@ -29,6 +29,9 @@ class StudioConfig:
     preview_steps: int = 5  # a preview every this many steps of the largest octave (and each octave's last)
     live_spec: LiveSpec = profile("studio-live").defaults(LiveSpec)
     live_base: DreamSpec = profile("studio-live").defaults(DreamSpec)
+    # Torch threads for live frames; 0: all but one, since the camera's browser encodes frames on the same
+    # cores, and on 2 cores torch's two threads stall whenever one is taken (bench/live.py --threads).
+    live_threads: int = 0
     live_style: str | None = None  # the Live tab's style to start with
     tab: str = "dream"  # the tab the page opens on: dream, grid, maps, zoom or live (`dreamer live`)
 

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import collections
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 import numpy as np
+import torch
 
 from dreamer.engine.styles import checked_style
 from dreamer.errors import Cancelled, DreamerError
@@ -38,6 +40,16 @@ NO_STYLE = "(none)"
 STREAM_EVERY = 0.06
 FRESH_AFTER = 2.0  # seconds without a frame after which the next one starts a fresh dream (a new stream)
 CAMERA = {"video": {"width": {"ideal": 640}, "height": {"ideal": 480}}}  # no need for more: frames are small
+
+
+def _on_threads(n: int, work: Callable[..., Any], *args: Any) -> Any:
+    """``work(*args)`` with torch's intra-op threads set to ``n`` (0: all but one), then put back."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n or max(1, before - 1))
+    try:
+        return work(*args)
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -149,7 +161,8 @@ class LiveTab:
             return gr.skip()
         token = session.token
         try:
-            out = self.studio.pool.submit(run.mirror.step, image, spec, dream, token).result()
+            threads = self.studio.config.live_threads
+            out = self.studio.pool.submit(_on_threads, threads, run.mirror.step, image, spec, dream, token).result()
         except Cancelled:
             return gr.skip()
         except DreamerError as exc:
