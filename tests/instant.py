@@ -1,0 +1,59 @@
+"""An instant executor for gallery mechanics (tests, ``bench/gallery.py``): tiny images with real metadata, no torch.
+
+Each job's image is a small PNG carrying the job's key as a render would, so the resume rule, the
+store and the pages see exactly what a real run leaves; ``renders`` counts what it rendered.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, PngImagePlugin
+
+from dreamer.outputs.images import METADATA_KEY, save_image
+from dreamer.outputs.metadata import document
+from dreamer.runners.plan import Job, Result
+
+THUMB = io.BytesIO()
+Image.new("RGB", (8, 8), "teal").save(THUMB, format="JPEG")
+
+
+def write_job(job: Job, out_dir: Path, durable: bool = True) -> None:
+    """The job's image (atomically, as a render saves it; or plainly, for a bench's many files) and thumbnail."""
+    meta = document("dream", job.config, {}, style=job.style, job_key=job.key)
+    image = Image.new("RGB", (8, 8), "teal")
+    (out_dir / "thumbs").mkdir(exist_ok=True)
+    if durable:
+        save_image(image, out_dir / job.output, metadata=meta)
+        save_image(image, out_dir / f"thumbs/{job.output.removesuffix('.png')}.jpg")
+        return
+    info = PngImagePlugin.PngInfo()
+    info.add_itxt(METADATA_KEY, json.dumps(meta, sort_keys=True))
+    image.save(out_dir / job.output, format="PNG", pnginfo=info)
+    (out_dir / f"thumbs/{job.output.removesuffix('.png')}.jpg").write_bytes(THUMB.getvalue())
+
+
+class InstantExecutor:
+    """Writes each job's image at once (``prerendered``: they are there already, results only)."""
+
+    name = "instant"
+
+    def __init__(self, prerendered: bool = False, durable: bool = True) -> None:
+        self.prerendered, self.durable = prerendered, durable
+        self.renders: list[str] = []
+
+    def run(self, jobs: Sequence[Job], out_dir: Path) -> Iterator[Result]:
+        """One result per job, in order."""
+        for job in jobs:
+            if not self.prerendered:
+                write_job(job, out_dir, self.durable)
+            self.renders.append(job.key)
+            yield Result(job, "done", 0.001, node="node-a" if len(self.renders) % 2 else "node-b")
+
+    def describe(self) -> dict[str, Any]:
+        """For the manifest."""
+        return {"name": self.name, "workers": 1}
