@@ -92,13 +92,11 @@ class Recorder:
         """Commit the waiting results; export the manifest when it is due (or ``export``)."""
         out = self.report.out_dir
         stats = {r.job.key: stat_of(out / r.job.output) for r in self.batch if r.status == "done"}
-        if self.batch:
-            self.store.record(self.batch, stats)
+        self.report.executor = self.describe()  # where the workers are: ``--status`` and a watcher read it
+        self.store.record(self.batch, stats, {"executor": self.report.executor})
         self.batch.clear()
         self.flushed = now = time.monotonic()
         if export or now - self.exported >= max(MANIFEST_EVERY, MANIFEST_SHARE * self.export_cost):
-            self.report.executor = self.describe()
-            self.store.set_meta({"executor": self.report.executor})
             export_manifest(self.store, out)
             self.exported = time.monotonic()
             self.export_cost = self.exported - now

@@ -101,6 +101,7 @@ class JobStore:
             db = _connect(path)
             db.executescript(f"BEGIN; {SCHEMA} PRAGMA application_id = {APPLICATION_ID}; COMMIT;")
             db.execute(f"PRAGMA user_version = {FORMAT}")
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the header (our id) into the file itself, now
         except sqlite3.Error as exc:
             _remove(path)  # half-made: the next run makes it again
             raise _failed(path, exc) from None
@@ -139,9 +140,10 @@ class JobStore:
             )  # fmt: skip
             self._set_meta(db, {**meta, "run": run})
 
-    def record(self, results: Iterable[Result], stats: dict[str, Stat | None]) -> None:
-        """Several results in one transaction (``stats``: each finished image's size and time)."""
+    def record(self, results: Iterable[Result], stats: dict[str, Stat | None], meta: dict[str, Any]) -> None:
+        """Several results and the run's facts in one transaction (``stats``: each finished image's size and time)."""
         with self._write() as db:
+            self._set_meta(db, meta)
             db.executemany(
                 "UPDATE jobs SET status = ?, seconds = ?, node = ?, retries = ?, error = ?, size = ?, mtime_ns = ? "
                 "WHERE key = ?",
@@ -151,11 +153,6 @@ class JobStore:
                     for r in results
                 ),
             )  # fmt: skip
-
-    def set_meta(self, values: dict[str, Any]) -> None:
-        """Store facts about the run (executor, photos, styles) as JSON."""
-        with self._write() as db:
-            self._set_meta(db, values)
 
     @staticmethod
     def _set_meta(db: sqlite3.Connection, values: dict[str, Any]) -> None:
@@ -247,3 +244,16 @@ def open_status(folder: Path) -> JobStore | None:
     except (sqlite3.Error, ValueError) as exc:
         raise DreamerError(f"{path}: cannot read the gallery's store ({exc})") from None
     return JobStore(path, db)
+
+
+def gallery_status(folder: Path) -> tuple[dict[str, int], dict[str, int]] | None:
+    """(the latest run's jobs by status, its renders by node) from ``folder``'s store; None when it has none."""
+    store = open_status(folder)
+    if store is None:
+        return None
+    try:
+        return store.counts()
+    except sqlite3.Error as exc:
+        raise DreamerError(f"{store.path}: cannot read the gallery's store ({exc})") from None
+    finally:
+        store.close()

@@ -57,3 +57,25 @@ class InstantExecutor:
     def describe(self) -> dict[str, Any]:
         """For the manifest."""
         return {"name": self.name, "workers": 1}
+
+
+def store_state(out: Path) -> tuple[dict[str, int], dict[str, Any]]:
+    """(the latest run's jobs by status, the run's facts) from a gallery's store, running or not; empty if none yet."""
+    from dreamer.runners.store import open_status
+
+    try:
+        store = open_status(out)
+    except Exception:  # noqa: BLE001 - being created at this moment: nothing to read yet
+        return {}, {}
+    if store is None:
+        return {}, {}
+    try:
+        return store.counts()[0], store.meta()
+    finally:
+        store.close()
+
+
+def done_count(out: Path) -> int:
+    """How many jobs the gallery in ``out`` has rendered (or found done) so far, by its store."""
+    counts, _ = store_state(out)
+    return counts.get("done", 0) + counts.get("skipped", 0)
