@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterable, Iterator
@@ -27,7 +28,8 @@ STORE_NAME = "gallery.sqlite"
 SIDECARS = ("-wal", "-shm", "-journal")  # SQLite's files beside the store while (or after) it is open
 APPLICATION_ID = 0x44524D47  # "DRMG", in the file's header: a dreamer gallery's store, told apart from any other
 FORMAT = 1  # PRAGMA user_version: this layout
-SQLITE_FULL = 13
+SQLITE_IOERR, SQLITE_FULL = 10, 13  # an I/O error with (almost) no room left is a full disk
+LOW_SPACE = 1 << 20
 COLUMNS = "key, photo, style, output, settings, status, seconds, node, retries, error, size, mtime_ns, run, position"
 SCHEMA = """
 CREATE TABLE meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -67,8 +69,17 @@ def stat_of(path: Path) -> Stat | None:
 
 def _failed(path: Path, exc: sqlite3.Error) -> DreamerError:
     """A one-line error naming the store; a full disk reads as every other full disk does."""
-    why = os.strerror(errno.ENOSPC) if getattr(exc, "sqlite_errorcode", None) == SQLITE_FULL else str(exc)
-    return DreamerError(f"{path}: cannot write ({why})")
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # the primary code (SQLite does not pass on errno)
+    full = code == SQLITE_FULL or (code == SQLITE_IOERR and _free(path.parent) < LOW_SPACE)
+    return DreamerError(f"{path}: cannot write ({os.strerror(errno.ENOSPC) if full else exc})")
+
+
+def _free(folder: Path) -> int:
+    """Bytes free on ``folder``'s file system (a large number when unknown)."""
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return 1 << 62
 
 
 class JobStore:
