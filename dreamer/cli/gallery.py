@@ -192,8 +192,9 @@ def status_lines(folder: Path) -> list[str]:
         jobs = record.get("jobs") if record is not None else None
         if not isinstance(jobs, list):
             raise DreamerError(f"{folder}: not a gallery folder (no gallery.sqlite or manifest.json there)")
-        found = Counter(j.get("status") for j in jobs if isinstance(j, dict)), Counter(
-            j.get("node") for j in jobs if isinstance(j, dict) and j.get("status") == "done" and j.get("node")
+        found = (
+            Counter(j.get("status") for j in jobs if isinstance(j, dict)),
+            Counter(j.get("node") for j in jobs if isinstance(j, dict) and j.get("status") == "done" and j.get("node")),
         )
     by_status, by_node = found
     holder = lock_holder(folder)
