@@ -38,17 +38,21 @@ def write_job(job: Job, out_dir: Path, durable: bool = True) -> None:
 
 
 class InstantExecutor:
-    """Writes each job's image at once (``prerendered``: they are there already, results only)."""
+    """Writes each job's image at once (``prerendered``: already there, results only); each ``fail_every``th fails."""
 
     name = "instant"
 
-    def __init__(self, prerendered: bool = False, durable: bool = True) -> None:
-        self.prerendered, self.durable = prerendered, durable
+    def __init__(self, prerendered: bool = False, durable: bool = True, fail_every: int = 0) -> None:
+        self.prerendered, self.durable, self.fail_every = prerendered, durable, fail_every
         self.renders: list[str] = []
 
     def run(self, jobs: Sequence[Job], out_dir: Path) -> Iterator[Result]:
         """One result per job, in order."""
         for job in jobs:
+            if self.fail_every and (len(self.renders) + 1) % self.fail_every == 0:
+                self.renders.append(job.key)
+                yield Result(job, "failed", error=f"{Path(job.photo).name}: made to fail")
+                continue
             if not self.prerendered:
                 write_job(job, out_dir, self.durable)
             self.renders.append(job.key)
