@@ -205,15 +205,17 @@ def _manifest_job(row: dict[str, Any]) -> dict[str, Any]:
 def export_manifest(store: JobStore, out_dir: Path) -> None:
     """``manifest.json`` from the store: inputs, styles, resolved settings, timings and errors (atomically)."""
     meta = store.meta()
-    data = {
+    head = {
         "dreamer_version": __version__,
         "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         **{k: meta.get(k, []) for k in ("photos", "missing_inputs")},
         "executor": meta.get("executor", {}),
         "styles": meta.get("styles", []),
-        "jobs": store.jobs(),
     }
-    text = json.dumps(data, indent=1)
+    # A key a line and a job a line: json's C encoder (``indent`` would take its pure-Python one, 5x slower).
+    lines = [f" {json.dumps(k)}: {json.dumps(v)}," for k, v in head.items()]
+    jobs = ",\n".join(f"  {json.dumps(job)}" for job in store.jobs())
+    text = "{\n" + "\n".join(lines) + f'\n "jobs": [\n{jobs}\n ]\n}}\n'
     atomic_write(out_dir / "manifest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
