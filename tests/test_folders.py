@@ -119,5 +119,6 @@ def test_a_gallery_resumes_its_own_folder(use_random_model, photos: Path, tmp_pa
     assert run("gallery", photos, "-s", "classic", "-o", out, *FAST).exit_code == 0
     again = run("gallery", photos, "-s", "classic", "-s", "gentle", "-o", out, *FAST)
     assert again.exit_code == 0 and "3 rendered, 3 already there" in again.output, again.output
-    (out / "manifest.json").write_text("{}")  # no longer a gallery's manifest: its pages are not claimed
+    (out / "gallery.sqlite").unlink()  # no gallery store, and no longer a gallery's manifest: its pages are not claimed
+    (out / "manifest.json").write_text("{}")
     _refused(run("gallery", photos, "-s", "classic", "-o", out, *FAST), out, "contact_sheet.png")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from chromium import DevTools
 from click.testing import CliRunner
+from gallerykit import store_state
 from PIL import Image
 
 from dreamer.cli import cli
@@ -109,10 +110,9 @@ def test_killed_run_resumes_rendering_only_what_is_missing(photos: Path, tmp_pat
     deadline = time.time() + 120
     done = 0
     while time.time() < deadline and proc.poll() is None:
-        if (out / "manifest.json").exists():
-            done = sum(j["status"] == "done" for j in json.loads((out / "manifest.json").read_text())["jobs"])
-            if done >= 2:
-                break
+        done = store_state(out)[0].get("done", 0)  # the store, as ``dreamer gallery --status`` reads it
+        if done >= 2:
+            break
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import psutil
+from gallerykit import store_state
 from PIL import Image
 
 DEADLINE = 180  # seconds any one wait may take on a busy 2-core machine
@@ -60,10 +61,7 @@ def pool_workers(proc: subprocess.Popen) -> list[psutil.Process]:
 
 
 def done_jobs(out: Path) -> int:
-    try:
-        return sum(j["status"] == "done" for j in json.loads((out / "manifest.json").read_text())["jobs"])
-    except (OSError, ValueError, KeyError):
-        return 0
+    return store_state(out)[0].get("done", 0)
 
 
 def all_gone(procs: list[psutil.Process]) -> bool:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from gallerykit import store_state
 from PIL import Image
 
 from dreamer.runners.gallery import gallery
@@ -146,18 +147,17 @@ def _stop_midway(args: list[str], out: Path, at_least: int, sig: signal.Signals)
     """Run the CLI until ``at_least`` jobs are done, send ``sig``; (exit status, done, manifest) once its actors die."""
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    done, data = 0, {}
+    done, meta = 0, {}
     while time.time() < deadline and proc.poll() is None:
-        if (out / "manifest.json").exists():
-            data = json.loads((out / "manifest.json").read_text())
-            done = sum(j["status"] in ("done", "skipped") for j in data["jobs"])
-            if done >= at_least:
-                break
+        counts, meta = store_state(out)  # the store, as ``dreamer gallery --status`` reads it
+        done = counts.get("done", 0) + counts.get("skipped", 0)
+        if done >= at_least:
+            break
         time.sleep(0.05)
     proc.send_signal(sig)
     status = proc.wait(60)
     assert at_least <= done < 6, f"the driver should be stopped midway (done={done})"
-    actors = [a["pid"] for a in data["executor"]["actors"]]
+    actors = [a["pid"] for a in meta["executor"]["actors"]]
     while any(_alive(pid) for pid in actors) and time.time() < deadline:
         time.sleep(0.2)
     assert not any(_alive(pid) for pid in actors), "the stopped driver's actors should die with it"

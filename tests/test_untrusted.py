@@ -290,8 +290,10 @@ def test_resuming_writes_the_manifest_once_for_all_skipped_jobs(
     small = {"steps": 1, "octaves": 1, "max_side": 48}
     runner.gallery([str(cat)], ["classic", "swirls", "fur"], tmp_path / "g", overrides=small)
     writes = []
-    real = runner.write_manifest
-    monkeypatch.setattr(runner, "write_manifest", lambda *a: writes.append(1) or real(*a))
+    import dreamer.runners.book as book
+
+    real = book.export_manifest
+    monkeypatch.setattr(book, "export_manifest", lambda *a: writes.append(1) or real(*a))
     report = runner.gallery([str(cat)], ["classic", "swirls", "fur"], tmp_path / "g", overrides=small)
     assert [r.status for r in report.results] == ["skipped"] * 3 and len(writes) == 1
 

@@ -11,12 +11,12 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import run_env
-from dreamer.errors import install_line
+from dreamer.errors import DreamerError, install_line
 from dreamer.spec.specs import DreamSpec
 
 
 @cli.command("gallery")
-@click.argument("photos", nargs=-1, required=True)
+@click.argument("photos", nargs=-1)
 @click.option("-s", "--style", "styles", multiple=True, help="A style to render each photo in (repeatable).")
 @click.option(
     "--all-styles",
@@ -24,7 +24,13 @@ from dreamer.spec.specs import DreamSpec
     help="Every shipped style whose model is at hand (bundled, or its weights downloaded).",
 )
 @click.option(
-    "-o", "--output", "out_dir", required=True, type=click.Path(path_type=Path, readable=False), help="Gallery folder."
+    "-o", "--output", "out_dir", type=click.Path(path_type=Path, readable=False), help="Gallery folder (required)."
+)
+@click.option(
+    "--status",
+    "status_of",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Print the counts (done, pending, failed, by node) of the gallery in this folder, running or stopped.",
 )
 @click.option("--force", is_flag=True, help="Re-render even what is already there with the same settings.")
 @click.option(
@@ -58,7 +64,8 @@ def gallery_command(
     photos: tuple[str, ...],
     styles: tuple[str, ...],
     all_styles: bool,
-    out_dir: Path,
+    out_dir: Path | None,
+    status_of: Path | None,
     force: bool,
     workers: int | None,
     executor: str | None,
@@ -69,6 +76,15 @@ def gallery_command(
 ) -> None:
     """Render PHOTOS (files, folders, globs) in each style, with manifest.json, index.html and a contact sheet."""
     from tqdm.auto import tqdm
+
+    if status_of is not None:
+        for line in status_lines(status_of):
+            click.echo(line)
+        return
+    if not photos:
+        raise click.UsageError("Missing argument 'PHOTOS...'.")
+    if out_dir is None:
+        raise click.UsageError("Missing option '-o' / '--output'.")
 
     from dreamer.engine.styles import styles_at_hand
     from dreamer.runners.gallery import gallery
@@ -84,7 +100,8 @@ def gallery_command(
             )
     overrides = dict(given(ctx, params, DreamSpec).values)
     finished: list[Any] = []
-    with tqdm(total=0, disable=quiet, desc="gallery", unit="render") as bar:
+    stages = Stages(quiet)
+    with stages, tqdm(total=0, disable=quiet, desc="gallery", unit="render") as bar:
 
         def on_result(result: Any) -> None:
             finished.append(result)
@@ -104,8 +121,9 @@ def gallery_command(
                 executor=executor,
                 address=address,
                 shared_storage=shared_storage,
-                on_start=lambda n: bar.reset(total=n),
+                on_start=lambda n: stages.close() or bar.reset(total=n),
                 on_result=on_result,
+                on_progress=stages.update,
             )
         except KeyboardInterrupt:
             kept = sum(r.status in ("done", "skipped") for r in finished)
@@ -129,3 +147,63 @@ def gallery_command(
         click.echo(f"error: {result.error} (style {result.job.style})", err=True)
     if report.failed or report.missing:
         ctx.exit(1)
+
+
+class Stages:
+    """One transient progress bar per stage before the renders (planning, checking what is done)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: Any = None
+        self.stage = ""
+
+    def update(self, stage: str, done: int, total: int) -> None:
+        """Show ``done`` of ``total`` for ``stage`` (a new stage closes the last one's bar)."""
+        from tqdm.auto import tqdm
+
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.bar = tqdm(total=total, disable=self.quiet, desc=stage, leave=False, unit="")
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        """Close the bar shown."""
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def __enter__(self) -> Stages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def status_lines(folder: Path) -> list[str]:
+    """``dreamer gallery --status``: whether a run is writing ``folder``, its jobs by status and by node."""
+    from dreamer.outputs.folders import read_record
+    from dreamer.runners.lock import lock_holder
+    from dreamer.runners.store import gallery_status
+
+    found = gallery_status(folder)
+    if found is None:  # a gallery made before the store: its manifest
+        record = read_record(folder / "manifest.json")
+        jobs = record.get("jobs") if record is not None else None
+        if not isinstance(jobs, list):
+            raise DreamerError(f"{folder}: not a gallery folder (no gallery.sqlite or manifest.json there)")
+        found = (
+            Counter(j.get("status") for j in jobs if isinstance(j, dict)),
+            Counter(j.get("node") for j in jobs if isinstance(j, dict) and j.get("status") == "done" and j.get("node")),
+        )
+    by_status, by_node = found
+    holder = lock_holder(folder)
+    state = f"running (pid {holder})" if holder else "stopped"
+    counts = ", ".join(
+        f"{by_status.get(s, 0):,} {word}"
+        for s, word in (("done", "done"), ("skipped", "already there"), ("failed", "failed"), ("pending", "pending"))
+    )
+    lines = [f"{folder}: {state}; {sum(by_status.values()):,} jobs: {counts}"]
+    if by_node:
+        lines.append("by node: " + ", ".join(f"{node} {n:,}" for node, n in sorted(by_node.items())))
+    return lines

@@ -2,13 +2,15 @@
 
 plan (``runners.plan``: plain-data jobs and the resume rule) -> execute (an executor: ``local`` in
 process, ``pool`` of CPU processes, ``ray`` on a Ray cluster; each worker keeps one ``Engine``) ->
-pages (``runners.pages``: thumbnails, manifest, index, contact sheet), written here as each result arrives.
+bookkeeping (``runners.book``: results into the job store, ``runners.store``, in batches; the manifest
+exported from it now and then) -> pages (``runners.pages``, ``runners.sheet``: paginated index, contact sheet).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +18,23 @@ from dreamer.engine.styles import checked_style
 from dreamer.errors import DreamerError
 from dreamer.outputs.folders import read_record, refuse_foreign
 from dreamer.outputs.images import clean_stale_parts
+from dreamer.runners.book import Recorder, finished_jobs, open_store
 from dreamer.runners.local import Executor, LocalExecutor, render_job, run_one
 from dreamer.runners.lock import folder_lock
-from dreamer.runners.pages import thumb_name, write_contact_sheet, write_index, write_manifest, write_thumbnail
+from dreamer.runners.pages import is_page, write_index
 from dreamer.runners.plan import (
     DREAM_FILE,
     GalleryReport,
     Job,
+    Progress,
     Result,
     collect_photos,
     is_done,
     plan_jobs,
     unique_styles,
 )
+from dreamer.runners.sheet import write_contact_sheet
+from dreamer.runners.store import STORE_NAME, is_store, store_files
 from dreamer.spec.specs import RunEnv
 from dreamer.spec.styles import Style
 
@@ -50,11 +56,13 @@ def gallery(
     shared_storage: bool = False,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[Result], None] | None = None,
+    on_progress: Progress | None = None,
 ) -> GalleryReport:
     """Render every photo in every style into ``out_dir``; skip what is already done; never stop on a bad photo.
 
     ``executor``: ``"local"`` (default for one worker), ``"pool"`` (default for several), ``"ray"``
     (implied by ``address``: ``auto``, ``HOST:PORT`` or ``ray://HOST:10001``), or an executor object.
+    ``on_progress(stage, done, total)``: planning and the resume check, for a progress bar.
     """
     out = Path(out_dir)
     if out.exists() and not out.is_dir():
@@ -71,15 +79,15 @@ def gallery(
         raise DreamerError(f"{out}: output folder is not writable")
     refuse_foreign(out, gallery_owns(out), "an earlier gallery's")
     with folder_lock(out):
-        return _run_gallery(out, photos, chosen, overrides, force, runner, on_start, on_result)
+        return _run_gallery(out, photos, chosen, overrides, force, runner, (on_start, on_result, on_progress))
 
 
 def gallery_owns(out: Path) -> Callable[[str], bool]:
-    """What a gallery writes in ``out``: its dreams, and its pages where its manifest says it wrote them."""
+    """What a gallery writes in ``out``: its dreams, its store, and its pages where its manifest or store vouch."""
     record = read_record(out / "manifest.json")
-    earlier = record is not None and isinstance(record.get("jobs"), list)
-    pages = {"manifest.json", "index.html", "contact_sheet.png", "thumbs"} if earlier else set()
-    return lambda name: name in pages or bool(DREAM_FILE.fullmatch(name))
+    store = is_store(out / STORE_NAME)
+    earlier = store or (record is not None and isinstance(record.get("jobs"), list))
+    return lambda name: bool(DREAM_FILE.fullmatch(name)) or (earlier and (is_page(name) or store_files(name)))
 
 
 def _run_gallery(
@@ -89,46 +97,47 @@ def _run_gallery(
     overrides: dict[str, Any] | None,
     force: bool,
     runner: Executor,
-    on_start: Callable[[int], None] | None,
-    on_result: Callable[[Result], None] | None,
+    hooks: tuple[Callable[[int], None] | None, Callable[[Result], None] | None, Progress | None],
 ) -> GalleryReport:
     """The gallery, with its folder locked: plan, skip what is done, run the rest, write the pages."""
+    on_start, on_result, on_progress = hooks
     _clean(out)
     found, missing = collect_photos(photos, exclude=out)
-    jobs = plan_jobs(found, chosen, overrides)
+    jobs = plan_jobs(found, chosen, overrides, on_progress)
     report = GalleryReport(out_dir=out, missing=missing)
-
-    def record(result: Result) -> None:
-        report.results.append(result)
-        report.executor = runner.describe()
-        write_manifest(report, jobs, chosen)  # after every job: a killed run loses nothing finished
-        if on_result is not None:
-            on_result(result)
-
-    todo = []
-    for job in jobs:
-        if not force and is_done(job, out):
-            if not (out / thumb_name(job)).is_file():
-                write_thumbnail(job, out)
-            report.results.append(Result(job, "skipped"))
-            if on_result is not None:
-                on_result(report.results[-1])
-        else:
-            todo.append(job)
-    report.executor = runner.describe()
-    write_manifest(report, jobs, chosen)  # once for everything skipped, then after every render
-    if on_start is not None:
-        on_start(len(todo))
-    results = runner.run(todo, out)
+    store, rebuilt = open_store(out)
     try:
-        for result in results:
-            record(result)
-    except KeyboardInterrupt:  # what finished stays, with its page: a rerun renders only the rest
-        write_index(report, jobs, chosen)
-        raise
-    finally:  # on Ctrl-C too: the executor stops its workers and cancels what is outstanding,
-        getattr(results, "close", lambda: None)()
-        _clean(out)  # and the files a stopped worker was writing go
+        done = finished_jobs(store, rebuilt, jobs, out, force, on_progress)
+        book = Recorder(store, report, runner.describe, on_result)
+        for job in jobs:
+            if job.key in done:
+                report.results.append(Result(job, "skipped"))
+                if on_result is not None:
+                    on_result(report.results[-1])
+        report.executor = runner.describe()
+        styles = [{"name": s.name, "description": s.description, "settings": s.settings} for s in chosen]
+        photo_list = list(dict.fromkeys(j.photo for j in jobs))
+        meta = {"photos": photo_list, "missing_inputs": missing, "styles": styles, "executor": report.executor}
+        store.begin_run(jobs, done, meta)
+        todo = [job for job in jobs if job.key not in done]
+        if on_start is not None:
+            on_start(len(todo))
+        results = runner.run(todo, out)
+        try:
+            for result in results:
+                book.add(result)
+        except BaseException as exc:  # Ctrl-C, a lost cluster: what finished stays recorded, with its page
+            with suppress(DreamerError):  # the store's own failure (a full disk) is the error already raised
+                book.flush(export=True)
+            if isinstance(exc, KeyboardInterrupt):  # a rerun renders only the rest
+                write_index(report, jobs, chosen)
+            raise
+        finally:  # on Ctrl-C too: the executor stops its workers and cancels what is outstanding,
+            getattr(results, "close", lambda: None)()
+            _clean(out)  # and the files a stopped worker was writing go
+        book.flush(export=True)
+    finally:
+        store.close()
     write_index(report, jobs, chosen)
     write_contact_sheet(report, jobs, chosen)
     return report

@@ -42,3 +42,20 @@ def folder_lock(folder: Path) -> Iterator[None]:
         finally:
             path.unlink(missing_ok=True)  # leave the folder as clean as we found it
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def lock_holder(folder: Path) -> str | None:
+    """The process id a run holding ``folder``'s lock wrote there, or None when no run holds it."""
+    try:
+        import fcntl
+
+        handle = open(folder / LOCK_NAME, encoding="utf-8")  # noqa: SIM115 - closed below
+    except (ImportError, OSError):
+        return None
+    with handle as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return f.read().strip() or "?"
+        fcntl.flock(f, fcntl.LOCK_UN)
+    return None

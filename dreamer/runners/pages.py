@@ -1,25 +1,38 @@
-"""Gallery outputs: thumbnails, the manifest, a static index page and a contact sheet, each written atomically."""
+"""Gallery pages: thumbnails (written once, by whoever rendered the image) and a paginated static index.
+
+The index is ``index.html``, ``index-2.html``, ...: about ``PAGE_CELLS`` thumbnails a page, rows are
+photos, columns styles. A filter box hides the rows whose file name does not match and, from
+``search.js`` (every photo's name and page, loaded as a script so it works from ``file://``), links the
+pages that hold the other matches. No server needed.
+"""
 
 from __future__ import annotations
 
 import html
 import json
-import time
+import re
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from dreamer.outputs.images import atomic_write, save_image
-from dreamer.runners.plan import GalleryReport, Job, Result
+from dreamer.runners.plan import GalleryReport, Job
 from dreamer.spec.styles import Style
-from dreamer.version import __version__
 
 THUMB = 256  # thumbnail size (longer side) in the page and the contact sheet
+PAGE_CELLS = 500  # thumbnails a page, about: whole photo rows, at least one
+INDEX_PAGE = re.compile(r"index(-[0-9]+)?\.html")
+PAGES = {"manifest.json", "contact_sheet.png", "thumbs", "search.js"}  # with the index pages: a gallery's own
+
+
+def is_page(name: str) -> bool:
+    """Whether ``name`` is one of the pages a gallery writes beside its images."""
+    return name in PAGES or bool(INDEX_PAGE.fullmatch(name))
 
 
 def thumb_name(job: Job) -> str:
+    """The thumbnail's path inside the gallery folder."""
     return f"thumbs/{job.output.removesuffix('.png')}.jpg"
 
 
@@ -32,39 +45,6 @@ def write_thumbnail(job: Job, out_dir: Path) -> None:
     save_image(thumb, out_dir / thumb_name(job))
 
 
-def write_manifest(report: GalleryReport, jobs: list[Job], styles: list[Style]) -> None:
-    """``manifest.json``: inputs, styles, resolved settings, timings and errors (written atomically)."""
-    by_key = {r.job.key: r for r in report.results}
-    photos = list(dict.fromkeys(j.photo for j in jobs))
-    data = {
-        "dreamer_version": __version__,
-        "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "photos": photos,
-        "missing_inputs": report.missing,
-        "executor": report.executor,
-        "styles": [{"name": s.name, "description": s.description, "settings": s.settings} for s in styles],
-        "jobs": [
-            {
-                **j.to_dict(),
-                "status": by_key[j.key].status if j.key in by_key else "pending",
-                "seconds": round(by_key[j.key].seconds, 2) if j.key in by_key else None,
-                "error": by_key[j.key].error if j.key in by_key else None,
-                **_attempts(by_key.get(j.key)),
-            }
-            for j in jobs
-        ],
-    }
-    text = json.dumps(data, indent=2)
-    atomic_write(report.out_dir / "manifest.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _attempts(result: Result | None) -> dict[str, Any]:
-    """Where a job ran and how many tries it took, for executors that report them."""
-    if result is None or (result.node is None and not result.retries):
-        return {}
-    return {"node": result.node, "attempts": 1 + len(result.retries), "retries": result.retries}
-
-
 def _tooltip(job: Job) -> str:
     keys = ("model", "layers", "octaves", "octave_scale", "steps", "step_size", "jitter", "seed")
     return "\n".join(f"{k}: {job.config.get(k)}" for k in keys if k in job.config)
@@ -75,65 +55,96 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def write_index(report: GalleryReport, jobs: list[Job], styles: list[Style]) -> None:
-    """A static ``index.html``: rows are photos, columns styles; thumbnails open the full image."""
-    by_key = {r.job.key: r for r in report.results}
-    photos = list(dict.fromkeys(j.photo for j in jobs))
-    sizes = f"{counted(len(photos), 'photo')} &times; {counted(len(styles), 'style')}"
-    cell = {(j.photo, j.style): j for j in jobs}
-    esc = html.escape
-    head = "".join(f'<th title="{esc(s.description)}">{esc(s.name)}</th>' for s in styles)
-    rows = []
-    for photo in photos:
-        cells = []
-        for s in styles:
-            job = cell[(photo, s.name)]
-            result = by_key.get(job.key)
-            if result and result.status in ("done", "skipped"):
-                cells.append(
-                    f'<td><a href="{quote(job.output)}"><img src="{quote(thumb_name(job))}" '
-                    f'alt="{esc(Path(photo).name)} in {esc(s.name)}" title="{esc(_tooltip(job))}"></a></td>'
-                )
-            else:
-                why = result.error if result else "not rendered yet"
-                cells.append(f'<td class="failed">{esc(why or "failed")}</td>')
-        rows.append(f"<tr><th>{esc(Path(photo).name)}</th>{''.join(cells)}</tr>")
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>dreamer gallery</title>
-<style>
-body {{ font-family: system-ui, sans-serif; background: #111; color: #eee; }}
+def page_name(page: int) -> str:
+    """``index.html`` for the first page (0), ``index-2.html`` for the second, and so on."""
+    return "index.html" if page == 0 else f"index-{page + 1}.html"
+
+
+STYLE = f"""body {{ font-family: system-ui, sans-serif; background: #111; color: #eee; }}
+a {{ color: #9cf; }} nav a, nav b {{ margin-right: 6px; }} #filter {{ font-size: 1em; width: 20em; }}
 table {{ border-collapse: collapse; }} th, td {{ padding: 6px; text-align: center; vertical-align: middle; }}
 img {{ max-width: {THUMB}px; max-height: {THUMB}px; display: block; }}
-td.failed {{ color: #f88; max-width: {THUMB}px; font-size: small; }}
+td.failed {{ color: #f88; max-width: {THUMB}px; font-size: small; }}"""
+
+SCRIPT = """const box = document.getElementById('filter'), elsewhere = document.getElementById('elsewhere');
+const rows = Array.from(document.querySelectorAll('#grid tr')).slice(1);
+function filter() {
+  const q = box.value.trim().toLowerCase();
+  let shown = 0;
+  for (const row of rows) {
+    const hit = row.firstElementChild.textContent.toLowerCase().includes(q);
+    row.hidden = !hit;
+    shown += hit;
+  }
+  elsewhere.replaceChildren();
+  if (!q) return;
+  const counts = new Map();
+  for (const [name, page] of (window.GALLERY_PHOTOS || []))
+    if (page !== PAGE && name.toLowerCase().includes(q)) counts.set(page, (counts.get(page) || 0) + 1);
+  elsewhere.append(`${shown} here` + (counts.size ? '; more on ' : ''));
+  for (const [page, n] of counts) {
+    const link = document.createElement('a');
+    link.href = (page === 1 ? 'index.html' : `index-${page}.html`) + '?q=' + encodeURIComponent(box.value);
+    link.textContent = `page ${page} (${n})`;
+    elsewhere.append(link, ' ');
+  }
+}
+box.addEventListener('input', filter);
+box.value = new URLSearchParams(location.search).get('q') || '';
+filter();"""
+
+
+def write_index(report: GalleryReport, jobs: list[Job], styles: list[Style]) -> None:
+    """The static index pages and ``search.js``; pages an earlier, larger gallery left are removed."""
+    by_key = {r.job.key: r for r in report.results}
+    photos = list(dict.fromkeys(j.photo for j in jobs))
+    cell = {(j.photo, j.style): j for j in jobs}
+    per_page = max(1, PAGE_CELLS // max(1, len(styles)))
+    chunks = [photos[i : i + per_page] for i in range(0, len(photos), per_page)] or [[]]
+    esc = html.escape
+    head = "".join(f'<th title="{esc(s.description)}">{esc(s.name)}</th>' for s in styles)
+    sizes = f"{counted(len(photos), 'photo')} &times; {counted(len(styles), 'style')}"
+    for page, chunk in enumerate(chunks):
+        rows = []
+        for photo in chunk:
+            cells = []
+            for s in styles:
+                job = cell[(photo, s.name)]
+                result = by_key.get(job.key)
+                if result and result.status in ("done", "skipped"):
+                    cells.append(
+                        f'<td><a href="{quote(job.output)}"><img src="{quote(thumb_name(job))}" '
+                        f'alt="{esc(Path(photo).name)} in {esc(s.name)}" title="{esc(_tooltip(job))}"></a></td>'
+                    )
+                else:
+                    why = result.error if result else "not rendered yet"
+                    cells.append(f'<td class="failed">{esc(why or "failed")}</td>')
+            rows.append(f"<tr><th>{esc(Path(photo).name)}</th>{''.join(cells)}</tr>")
+        nav = " ".join(
+            f"<b>{n + 1}</b>" if n == page else f'<a href="{page_name(n)}">{n + 1}</a>' for n in range(len(chunks))
+        )
+        text = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>dreamer gallery, page {page + 1} of {len(chunks)}</title>
+<style>
+{STYLE}
 </style></head><body>
 <h1>dreamer gallery</h1>
 <p>{sizes}. Hover a picture for its settings; click for the full image.</p>
-<table><tr><th></th>{head}</tr>
+<nav>pages: {nav}</nav>
+<p><input id="filter" type="search" placeholder="filter by file name" aria-label="filter by file name">
+<span id="elsewhere"></span></p>
+<table id="grid"><tr><th></th>{head}</tr>
 {chr(10).join(rows)}
-</table></body></html>
+</table>
+<script src="search.js"></script>
+<script>const PAGE = {page + 1};
+{SCRIPT}</script></body></html>
 """
-    atomic_write(report.out_dir / "index.html", lambda tmp: tmp.write_text(page, encoding="utf-8"))
-
-
-def write_contact_sheet(report: GalleryReport, jobs: list[Job], styles: list[Style]) -> None:
-    """``contact_sheet.png``: the same grid as the page, labelled, in one image."""
-    done = {r.job.key for r in report.results if r.status in ("done", "skipped")}
-    photos = list(dict.fromkeys(j.photo for j in jobs))
-    cell = {(j.photo, j.style): j for j in jobs}
-    label_w, label_h, pad = 160, 24, 6
-    sheet = Image.new("RGB", (label_w + len(styles) * (THUMB + pad), label_h + len(photos) * (THUMB + pad)), "#111")
-    draw = ImageDraw.Draw(sheet)
-    for c, s in enumerate(styles):
-        draw.text((label_w + c * (THUMB + pad) + 4, 6), s.name, fill="#eee")
-    for r, photo in enumerate(photos):
-        y = label_h + r * (THUMB + pad)
-        draw.text((4, y + THUMB // 2), Path(photo).name[:24], fill="#eee")
-        for c, s in enumerate(styles):
-            job = cell[(photo, s.name)]
-            x = label_w + c * (THUMB + pad)
-            if job.key in done:
-                with Image.open(report.out_dir / thumb_name(job)) as t:
-                    sheet.paste(t.convert("RGB"), (x + (THUMB - t.width) // 2, y + (THUMB - t.height) // 2))
-            else:
-                draw.text((x + 8, y + THUMB // 2), "failed", fill="#f88")
-    save_image(sheet, report.out_dir / "contact_sheet.png")
+        atomic_write(report.out_dir / page_name(page), lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+    names = [[Path(photo).name, n + 1] for n, chunk in enumerate(chunks) for photo in chunk]
+    search = f"window.GALLERY_PHOTOS = {json.dumps(names)};\n"
+    atomic_write(report.out_dir / "search.js", lambda tmp: tmp.write_text(search, encoding="utf-8"))
+    for old in report.out_dir.glob("index-*.html"):
+        m = INDEX_PAGE.fullmatch(old.name)
+        if m and m.group(1) and int(m.group(1)[1:]) > len(chunks):
+            old.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ import glob
 import hashlib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,19 +137,40 @@ def _file_digests(settings: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def plan_jobs(photos: Iterable[Path], styles: Iterable[Style], overrides: dict[str, Any] | None = None) -> list[Job]:
-    """Every photo in every style, settings resolved (defaults < style < overrides) and keyed."""
+Progress = Callable[[str, int, int], None]  # (stage, done so far, total): planning and resume report through it
+PROGRESS_EVERY = 1000  # items between progress calls
+
+
+def plan_jobs(
+    photos: Iterable[Path],
+    styles: Iterable[Style],
+    overrides: dict[str, Any] | None = None,
+    progress: Progress | None = None,
+) -> list[Job]:
+    """Every photo in every style, settings resolved (defaults < style < overrides) and keyed.
+
+    Each style's settings are resolved (and its guide or mask hashed) once, each photo hashed once;
+    per job only the key is hashed. The key is ``sha256`` of ``[photo digest, style, settings, files]``
+    as sorted JSON, spliced from the style's part, so galleries planned by earlier versions resume.
+    """
+    resolved = []
+    for style in styles:
+        spec = style.apply().replace(**(overrides or {}))
+        settings = to_dict(spec, (Kind.LOOK, Kind.FILE))  # where it runs does not change what it is
+        tail = json.dumps([style.name, settings, _file_digests(settings)], sort_keys=True)[1:]
+        resolved.append((style.name, settings, tail, spec.seed is None))
+    photos = list(photos)
     jobs = []
-    for photo in photos:
-        digest = _file_hash(photo)
-        for style in styles:
-            spec = style.apply().replace(**(overrides or {}))
-            settings = to_dict(spec, (Kind.LOOK, Kind.FILE))  # where it runs does not change what it is
-            files = _file_digests(settings)
-            key = hashlib.sha256(json.dumps([digest, style.name, settings, files], sort_keys=True).encode()).hexdigest()
-            if spec.seed is None:  # a seed derived from the key: reruns give the same image
-                settings["seed"] = int(key[:15], 16)
-            jobs.append(Job(str(photo), style.name, settings, f"{_safe_stem(photo)}__{style.name}.png", key))
+    for n, photo in enumerate(photos):
+        digest, stem = _file_hash(photo), _safe_stem(photo)
+        for name, settings, tail, derive_seed in resolved:
+            key = hashlib.sha256(f'["{digest}", {tail}'.encode()).hexdigest()
+            config = {**settings, "seed": int(key[:15], 16)} if derive_seed else dict(settings)
+            jobs.append(Job(str(photo), name, config, f"{stem}__{name}.png", key))  # a derived seed: reruns match
+        if progress is not None and (n + 1) % PROGRESS_EVERY == 0:
+            progress("planning", n + 1, len(photos))
+    if progress is not None:
+        progress("planning", len(photos), len(photos))
     return jobs
 
 

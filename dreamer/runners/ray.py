@@ -1,9 +1,10 @@
 """Execute gallery jobs on a Ray cluster: one actor per worker slot, each keeping its ``Engine`` loaded.
 
 The driver (this process) plans, ships each job with its photo's bytes to an idle actor, and
-writes what comes back (PNG bytes with their metadata) as the local executor does: image,
-thumbnail, manifest, each atomically. With ``shared_storage`` the actors read photos and write
-images themselves, at the same paths, on storage every node mounts (NFS, a bucket mount).
+writes what comes back (the PNG with its metadata, and the thumbnail the actor made) atomically;
+every answer that is in is taken at each wait, and the gallery records them in batches. With
+``shared_storage`` the actors read photos and write images themselves, at the same paths, on
+storage every node mounts (NFS, a bucket mount).
 
 Faults: actors restart when their process dies (``max_restarts``) and the driver sends the lost
 job again (``retries`` times), noting why in the result; a job lost again is a failed result.
@@ -27,7 +28,7 @@ from typing import Any
 from dreamer.errors import DreamerError, install_line
 from dreamer.outputs.images import atomic_write
 from dreamer.runners.local import failure, render_job, run_one
-from dreamer.runners.pages import write_thumbnail
+from dreamer.runners.pages import thumb_name, write_thumbnail
 from dreamer.runners.plan import Job, Result
 from dreamer.runners.startup import start_worker
 from dreamer.spec.specs import RunEnv
@@ -83,7 +84,15 @@ class DreamWorker:
             except Exception as exc:  # noqa: BLE001 - a failed job is a result, the actor goes on
                 error = failure(job, exc).error or ""
                 return {"status": "failed", "seconds": 0.0, "error": error.replace(local.photo, job.photo), "png": None}
-            return {"status": "done", "seconds": seconds, "error": None, "png": (Path(tmp) / job.output).read_bytes()}
+            write_thumbnail(local, Path(tmp))  # made here, not on the driver: it only writes the bytes
+            png, thumb = (Path(tmp) / name for name in (job.output, thumb_name(job)))
+            return {
+                "status": "done",
+                "seconds": seconds,
+                "error": None,
+                "png": png.read_bytes(),
+                "thumb": thumb.read_bytes(),
+            }
 
 
 def _short(exc: BaseException) -> str:
@@ -205,33 +214,35 @@ class RayExecutor:
                 for job, retries in queue:
                     yield Result(job, "failed", error="no Ray workers left (each died repeatedly)", retries=retries)
                 return
-            done, _ = ray.wait(list(inflight), num_returns=1, timeout=WAIT)
-            if not done:
+            ready, _ = ray.wait(list(inflight), num_returns=1, timeout=WAIT)
+            if not ready:
                 if not nodes and time.monotonic() > deadline:
                     raise DreamerError(f"no Ray worker started within {STARTUP_TIMEOUT:.0f} s ({self.describe()})")
                 continue
-            slot, job, retries = inflight.pop(done[0])
-            try:
-                answer = ray.get(done[0])
-            except ray.exceptions.RayActorError as exc:
-                if job is None:  # dead for good (restarts used up, or its constructor failed): drop it
+            ready, _ = ray.wait(list(inflight), num_returns=len(inflight), timeout=0)  # every answer in, at once
+            for ref in ready:
+                slot, job, retries = inflight.pop(ref)
+                try:
+                    answer = ray.get(ref)
+                except ray.exceptions.RayActorError as exc:
+                    if job is None:  # dead for good (restarts used up, or its constructor failed): drop it
+                        continue
+                    # The actor's process died mid-job: Ray restarts it; probe until it is back, send the job again.
+                    restarts[slot] += 1
+                    inflight[_probe(actors[slot])] = (slot, None, [])
+                    lost = [*retries, f"worker on {nodes.get(slot, '?')} died: {_short(exc)}"]
+                    if len(lost) <= self.retries:
+                        queue.appendleft((job, lost))
+                    else:
+                        why = f"{Path(job.photo).name}: {lost[-1]}"
+                        yield Result(job, "failed", error=why, node=nodes.get(slot), retries=lost[:-1])
                     continue
-                # The actor's process died mid-job: Ray restarts it; probe until it is back, send the job again.
-                restarts[slot] += 1
-                inflight[_probe(actors[slot])] = (slot, None, [])
-                lost = [*retries, f"worker on {nodes.get(slot, '?')} died: {_short(exc)}"]
-                if len(lost) <= self.retries:
-                    queue.appendleft((job, lost))
-                else:
-                    name = Path(job.photo).name
-                    yield Result(job, "failed", error=f"{name}: {lost[-1]}", node=nodes.get(slot), retries=lost[:-1])
-                continue
-            idle.append(slot)
-            if job is None:
-                nodes[slot] = answer["node"]
-                self.started[slot] = {**answer, "restarts": restarts[slot]}
-                continue
-            yield self._record(job, answer, out_dir, nodes[slot], retries)
+                idle.append(slot)
+                if job is None:
+                    nodes[slot] = answer["node"]
+                    self.started[slot] = {**answer, "restarts": restarts[slot]}
+                    continue
+                yield self._record(job, answer, out_dir, nodes[slot], retries)
 
     def _record(self, job: Job, answer: dict[str, Any], out_dir: Path, node: str, retries: list[str]) -> Result:
         """Write what an actor sent back (image then thumbnail, atomically) and make its result."""
@@ -239,7 +250,8 @@ class RayExecutor:
         if answer["png"] is not None:
             try:
                 atomic_write(out_dir / job.output, lambda tmp: tmp.write_bytes(answer["png"]))
-                write_thumbnail(job, out_dir)
+                (out_dir / "thumbs").mkdir(exist_ok=True)
+                atomic_write(out_dir / thumb_name(job), lambda tmp: tmp.write_bytes(answer["thumb"]))
             except Exception as exc:  # noqa: BLE001 - e.g. a full disk: this job fails, the rest go on
                 return replace(failure(job, exc), node=node, retries=retries)
         return result
