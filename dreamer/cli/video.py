@@ -61,6 +61,7 @@ def video(
     from dreamer.engine.engine import Engine
     from dreamer.outputs.frames import finished_frames, frames_folder
     from dreamer.video.run import FrameDone, dream_video
+    from dreamer.video.score import line
 
     knobs = resolve(VideoSpec, given(ctx, params, VideoSpec))
     spec, _ = dream_spec(ctx, params, style=style, replay=None, base=profile("video").defaults(DreamSpec))
@@ -99,3 +100,5 @@ def video(
         ctx.exit(1)
     if not quiet:
         click.echo(f"wrote {result.output} ({n} frames at {result.fps:g} fps)  (seed {result.seed})")
+        if result.score is not None:
+            click.echo(line(result.score))
