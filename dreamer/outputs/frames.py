@@ -163,6 +163,11 @@ class FramesFolder:
 
     def save(self, index: int, frame: Image.Image, settings: dict[str, Any], metadata: dict[str, Any]) -> Path:
         """Write frame ``index`` carrying ``metadata``; the first one written also records ``settings``."""
+        self.record(settings)
+        return save_image(frame, self.path / FRAME_NAME.format(index), metadata=metadata)
+
+    def record(self, settings: dict[str, Any]) -> None:
+        """Write the state file with ``settings`` unless this folder already has one."""
         if not self._state_written:
             from dreamer.version import __version__
 
@@ -173,4 +178,3 @@ class FramesFolder:
             except OSError as exc:
                 raise DreamerError(f"{self.path}: cannot write the frames there ({exc.strerror or exc})") from None
             self._state_written = True
-        return save_image(frame, self.path / FRAME_NAME.format(index), metadata=metadata)
