@@ -32,7 +32,8 @@ def test_chunks_cover_every_frame_once_with_warmup_and_seams() -> None:
     assert seam_pairs(chunks) == [6, 7, 8, 14, 15, 16]
     # Clipped where the clip is short: the warm-up never starts before frame 0, a lead leaves a chunk a frame.
     short = plan_chunks(5, 4, warmup=8, overlap=3)
-    assert [(c.first, c.stop, c.warmup, c.lead) for c in short] == [(0, 1, 0, 0), (1, 2, 1, 0), (2, 4, 2, 0), (4, 5, 4, 1)]
+    expected = [(0, 1, 0, 0), (1, 2, 1, 0), (2, 4, 2, 0), (4, 5, 4, 1)]
+    assert [(c.first, c.stop, c.warmup, c.lead) for c in short] == expected
     assert plan_chunks(3, 8, 2, 1) == from_borders([[0, 1], [1, 2], [2, 3]], 2, 1)
     assert plan_chunks(10, 1, 4, 2) == [Chunk(0, 0, 10)]
     with pytest.raises(DreamerError, match="at most --warmup"):

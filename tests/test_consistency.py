@@ -22,7 +22,7 @@ def _pan(frames: int) -> list[np.ndarray]:
 
 
 def _true_flows() -> tuple[np.ndarray, np.ndarray]:
-    """back (t -> t-1): pixel p of frame t was at p + SHIFT in frame t-1; fwd the opposite."""
+    """The true flows. Back (t -> t-1): pixel p of frame t was at p + SHIFT in frame t-1; fwd the opposite."""
     back = np.zeros((H, W, 2), np.float32)
     back[..., 0] = SHIFT
     return back, -back
