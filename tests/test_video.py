@@ -258,3 +258,25 @@ def test_without_the_extra_the_command_says_how_to_install_it(clip: Path, tmp_pa
     monkeypatch.setitem(sys.modules, "cv2", None)
     line = _one_line_error(CliRunner().invoke(cli, ["video", str(clip), "-o", str(tmp_path / "a.mp4")]))
     assert "pip install 'dreamer-art[video]'" in line and not os.listdir(tmp_path)
+
+
+def test_every_video_is_scored_against_its_input_and_frame_by_frame(clip: Path, tmp_path: Path, random_engine):
+    from dreamer.video.score import line
+
+    fast = FAST.replace(seed=5, steps=4)
+    out = dream_video(clip, tmp_path / "s.mp4", SPEC.replace(score_frames=4), fast, engine=random_engine)
+    score = out.score
+    assert score is not None and score["pairs"] == 7
+    print(line(score))
+    fbf = score["frame_by_frame"]
+    assert fbf["frames"] == 4 and fbf["steadier"] > 1.2, score  # the carry is steadier than dreaming each frame anew
+    assert score["input"] < score["warp_error"] < fbf["error"]
+    # The same record in video.json and in the MP4's comment.
+    assert json.loads((tmp_path / "s_mp4_frames" / STATE).read_text())["score"] == score
+    with av.open(str(tmp_path / "s.mp4")) as box:
+        assert json.loads(box.metadata["comment"])["dreamer_temporal_consistency"] == score
+    # Frame by frame has nothing to compare against; a resume reuses the recorded sample (same frames, same score).
+    alone = dream_video(clip, tmp_path / "f", SPEC.replace(mode="frames"), fast, engine=random_engine)
+    assert "frame_by_frame" not in alone.score and alone.score["warp_error"] > score["warp_error"]
+    again = dream_video(clip, tmp_path / "s.mp4", SPEC.replace(score_frames=4), fast, engine=random_engine)
+    assert again.score == score

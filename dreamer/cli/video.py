@@ -42,6 +42,20 @@ ONE_RATE = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{pos
     type=click.Path(path_type=Path),
     help=FRAMES_DIR_HELP,
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 4096),
+    default=1,
+    help="Dream the clip in this many chunks at once, one per worker (each chunk after the first warms up on "
+    "--warmup frames before its own; borders cross-faded over --overlap frames). [default: 1; 2 with --executor]",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "pool", "ray"]),
+    help="Where chunks run: this process (one after another), a pool of processes, or a Ray cluster ("
+    f"{install_line('ray')}; the video and the frames folder at the same paths on every node).",
+)
+@click.option("--address", help="Ray cluster to join: auto, HOST:PORT or ray://HOST:10001 [default: a private one].")
 @click.option("-s", "--style", help="A preset from `dreamer styles` or a .toml file (options given here win).")
 @profile_options("video")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
@@ -51,6 +65,9 @@ def video(
     source: Path,
     output: Path | None,
     frames_dir: Path | None,
+    workers: int,
+    executor: str | None,
+    address: str | None,
     style: str | None,
     quiet: bool,
     **params: Any,
@@ -61,6 +78,7 @@ def video(
     from dreamer.engine.engine import Engine
     from dreamer.outputs.frames import finished_frames, frames_folder
     from dreamer.video.run import FrameDone, dream_video
+    from dreamer.video.score import line
 
     knobs = resolve(VideoSpec, given(ctx, params, VideoSpec))
     spec, _ = dream_spec(ctx, params, style=style, replay=None, base=profile("video").defaults(DreamSpec))
@@ -81,7 +99,18 @@ def video(
         bar.refresh()
 
     try:
-        result = dream_video(source, output, knobs, spec, engine=engine, frames_dir=frames_dir, on_event=show)
+        result = dream_video(
+            source,
+            output,
+            knobs,
+            spec,
+            engine=engine,
+            frames_dir=frames_dir,
+            on_event=show,
+            workers=workers,
+            executor=executor,
+            address=address,
+        )
         for bar in bars:  # the total was an estimate from the container: the count is now known
             bar.total = bar.n
             bar.set_postfix_str(bar.postfix.split(",")[0] if bar.postfix else "")
@@ -99,3 +128,5 @@ def video(
         ctx.exit(1)
     if not quiet:
         click.echo(f"wrote {result.output} ({n} frames at {result.fps:g} fps)  (seed {result.seed})")
+        if result.score is not None:
+            click.echo(line(result.score))

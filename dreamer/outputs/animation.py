@@ -19,22 +19,24 @@ VIDEO_TYPES = (".gif", ".mp4")
 MP4_NEEDS = f"MP4 output needs imageio-ffmpeg: {install_line('video')} (or write a .gif)"
 
 
-def _write_gif(frames: list[Path], path: Path, fps: float) -> None:
-    """An endlessly looping GIF through Pillow (GIF timing is in 10 ms units)."""
+def _write_gif(frames: list[Path], path: Path, fps: float, comment: str | None = None) -> None:
+    """An endlessly looping GIF through Pillow (GIF timing is in 10 ms units), ``comment`` in its comment block."""
     images = [Image.open(p).convert("RGB") for p in frames]
     duration = gif_duration_ms(fps)
-    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0)
+    extra = {"comment": comment.encode("utf-8")} if comment else {}
+    images[0].save(path, format="GIF", save_all=True, append_images=images[1:], duration=duration, loop=0, **extra)
 
 
-def _write_mp4(frames: list[Path], path: Path, fps: float) -> None:
-    """An H.264 MP4 through imageio-ffmpeg (its wheel ships the ffmpeg binary)."""
+def _write_mp4(frames: list[Path], path: Path, fps: float, comment: str | None = None) -> None:
+    """An H.264 MP4 through imageio-ffmpeg (its wheel ships the ffmpeg binary), ``comment`` in its metadata."""
     try:
         import imageio_ffmpeg
     except ImportError:
         raise DreamerError(f"{path}: {MP4_NEEDS}") from None
     size = Image.open(frames[0]).size
+    tags = ["-metadata", f"comment={comment}"] if comment else []
     writer = imageio_ffmpeg.write_frames(
-        str(path), size, fps=fps, codec="libx264", macro_block_size=2, output_params=["-f", "mp4"]
+        str(path), size, fps=fps, codec="libx264", macro_block_size=2, output_params=["-f", "mp4", *tags]
     )
     writer.send(None)  # start ffmpeg
     try:
@@ -70,8 +72,11 @@ def check_output(
     return kind[1:]
 
 
-def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24.0) -> Path:
-    """Join frames into ``output`` by extension (.gif through Pillow, .mp4 through imageio-ffmpeg), atomically."""
+def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24.0, comment: str | None = None) -> Path:
+    """Join frames into ``output`` by extension (.gif through Pillow, .mp4 through imageio-ffmpeg), atomically.
+
+    ``comment`` (e.g. the run's temporal-consistency score as JSON) goes into the file's comment.
+    """
     out = Path(output)
     if not (fps > 0 and math.isfinite(fps)):
         raise DreamerError(f"must be a positive number (got {fps!r})", field="fps")
@@ -81,5 +86,5 @@ def assemble(frames: list[Path], output: str | os.PathLike[str], fps: float = 24
     if not frames:
         raise DreamerError(f"{out}: no frames to assemble")
     write = _write_gif if kind == "gif" else _write_mp4
-    atomic_write(out, lambda tmp: write(frames, tmp, fps))
+    atomic_write(out, lambda tmp: write(frames, tmp, fps, comment))
     return out

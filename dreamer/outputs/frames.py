@@ -62,14 +62,18 @@ def whole_png(path: Path) -> bool:
         return False
 
 
-def finished_frames(folder: Path) -> list[Path]:
-    """The whole frames in ``folder`` numbered 0, 1, 2, ... without a gap (the ones a resume can trust).
+def finished_frames(folder: Path, start: int = 0, stop: int | None = None) -> list[Path]:
+    """The whole frames in ``folder`` numbered ``start``, ``start + 1``, ... (before ``stop``) without a gap.
+
+    They are the ones a resume can trust; a chunk of a chunked run counts from its own first frame.
 
     The count stops at a damaged frame (zero bytes or cut short, e.g. written by a killed run of
     another tool or on a full disk): it and every later frame are dreamed again.
     """
     done: list[Path] = []
-    while whole_png(frame := folder / FRAME_NAME.format(len(done))):
+    while (stop is None or start + len(done) < stop) and whole_png(
+        frame := folder / FRAME_NAME.format(start + len(done))
+    ):
         done.append(frame)
     return done
 
@@ -88,9 +92,10 @@ def check_folder(folder: Path) -> None:
 class FramesFolder:
     """One animation's frames folder and its state file ``state`` (e.g. ``zoom.json``)."""
 
-    def __init__(self, path: str | os.PathLike[str], state: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], state: str, also: re.Pattern[str] | None = None) -> None:
         self.path = Path(path)
         self.state_path = self.path / state
+        self.also = also  # other files the run keeps there (a chunked video's seam frames)
         self._state_written = self.state_path.exists()
 
     def read_state(self) -> dict[str, Any] | None:
@@ -114,7 +119,12 @@ class FramesFolder:
         """The finished frames a run with ``settings`` may reuse; frames made with other settings are refused."""
         check_folder(self.path)
         state = self.state_path.name
-        refuse_foreign(self.path, lambda n: n == state or bool(FRAME_FILE.fullmatch(n)), f"frames and {state}")
+        also = self.also
+
+        def own(name: str) -> bool:
+            return name == state or bool(FRAME_FILE.fullmatch(name) or (also and also.fullmatch(name)))
+
+        refuse_foreign(self.path, own, f"frames and {state}")
         old = self.read_state()
         done = finished_frames(self.path)
         if old is None:
@@ -145,8 +155,19 @@ class FramesFolder:
             warnings.warn(message, DreamerWarning, stacklevel=2)
         return done
 
+    def annotate(self, key: str, value: Any) -> None:
+        """Add ``key`` (not a setting: e.g. the run's score) to the state file, atomically."""
+        state = {**(self.read_state() or {}), key: value}
+        text = json.dumps(state, indent=2, sort_keys=True, allow_nan=False)
+        atomic_write(self.state_path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
     def save(self, index: int, frame: Image.Image, settings: dict[str, Any], metadata: dict[str, Any]) -> Path:
         """Write frame ``index`` carrying ``metadata``; the first one written also records ``settings``."""
+        self.record(settings)
+        return save_image(frame, self.path / FRAME_NAME.format(index), metadata=metadata)
+
+    def record(self, settings: dict[str, Any]) -> None:
+        """Write the state file with ``settings`` unless this folder already has one."""
         if not self._state_written:
             from dreamer.version import __version__
 
@@ -157,4 +178,3 @@ class FramesFolder:
             except OSError as exc:
                 raise DreamerError(f"{self.path}: cannot write the frames there ({exc.strerror or exc})") from None
             self._state_written = True
-        return save_image(frame, self.path / FRAME_NAME.format(index), metadata=metadata)

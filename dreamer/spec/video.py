@@ -80,6 +80,31 @@ class VideoSpec(Spec):
         None, "Dream this many seconds.", lo=0.0, lo_open=True, hi=1e7, show="to the end", quick=1.0
     )
 
+    score_frames: int = knob(
+        8,
+        "Frames dreamed frame by frame (each its own full dream, not written) to compare the video's "
+        "temporal consistency against, printed at the end ('3.1x steadier than frame by frame'); 0 = none.",
+        lo=0,
+        hi=1000,
+        quick=2,
+    )
+    warmup: int = knob(
+        8,
+        "Chunked runs (--workers over 1): frames each chunk after the first starts early, dreamed and dropped, "
+        "so its dream has built up at its first kept frame.",
+        lo=0,
+        hi=1000,
+        group="video",
+    )
+    overlap: int = knob(
+        3,
+        "Chunked runs: frames at each chunk border where the two chunks' dreams of the same frames are "
+        "cross-faded (at most --warmup).",
+        lo=0,
+        hi=1000,
+        group="video",
+    )
+
     def frame_spec(self, spec: DreamSpec) -> DreamSpec:
         """The short dream of a frame after the first."""
         return spec.replace(octaves=self.frame_octaves, steps=self.frame_steps)

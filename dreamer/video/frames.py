@@ -7,14 +7,15 @@ from pathlib import Path
 
 from dreamer.errors import DreamerError
 from dreamer.outputs.frames import FramesFolder, check_folder, is_folder_output
+from dreamer.video.chunks import SEAM_FILE
 from dreamer.video.io import OUTPUT_TYPES
 
 STATE = "video.json"
 
 
 def video_folder(folder: str | os.PathLike[str]) -> FramesFolder:
-    """A video dream's frames folder, its settings in ``video.json``."""
-    return FramesFolder(folder, STATE)
+    """A video dream's frames folder, its settings in ``video.json`` (and a chunked run's seam frames)."""
+    return FramesFolder(folder, STATE, SEAM_FILE)
 
 
 def check_output(output: Path, source: Path) -> str:

@@ -178,19 +178,33 @@ def _scaled(frame: Any, size: tuple[int, int]) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def write_mp4(frames: list[Path], out: Path, fps: float, audio: tuple[Path, float, float | None] | None = None) -> None:
-    """Frames -> H.264 MP4 at ``fps``; ``audio`` = (source, start, duration) copies that slice of its sound."""
+def write_mp4(
+    frames: list[Path],
+    out: Path,
+    fps: float,
+    audio: tuple[Path, float, float | None] | None = None,
+    comment: str | None = None,
+) -> None:
+    """Frames -> H.264 MP4 at ``fps``; ``audio`` = (source, start, duration) copies that slice of its sound.
+
+    ``comment`` goes into the container's metadata (e.g. the temporal-consistency score as JSON).
+    """
     av = _av()
     try:
-        _encode(av, frames, out, fps, audio)
+        _encode(av, frames, out, fps, audio, comment)
     except av.FFmpegError as exc:
         raise OSError(str(exc)) from None
 
 
-def _encode(av: Any, frames: list[Path], out: Path, fps: float, audio: tuple[Path, float, float | None] | None) -> None:
+Audio = tuple[Path, float, float | None]  # (source, start, duration)
+
+
+def _encode(av: Any, frames: list[Path], out: Path, fps: float, audio: Audio | None, comment: str | None) -> None:
     """``write_mp4``'s work, with PyAV's own errors."""
     rate = Fraction(fps).limit_denominator(1001)
     with av.open(str(out), "w", format="mp4") as box:
+        if comment:
+            box.metadata["comment"] = comment
         video = box.add_stream("libx264", rate=rate)
         video.height, video.width = rgb_array(frames[0]).shape[:2]
         video.pix_fmt = "yuv420p"
