@@ -37,7 +37,8 @@ def parse_layers(specs: Sequence[str]) -> Weighted:
         m = _TERM.match(text)
         if not m:
             raise DreamerError(
-                f"{text!r}: a caricature layer is LAYER[:WEIGHT], e.g. blocks.4 or blocks.2:0.3", field="caricature_layers"
+                f"{text!r}: a caricature layer is LAYER[:WEIGHT], e.g. blocks.4 or blocks.2:0.3",
+                field="caricature_layers",
             )
         weight = float(m.group("w")) if m.group("w") else 1.0
         if not 0 < weight <= MAX_WEIGHT:
@@ -65,7 +66,9 @@ def total_score(acts: Acts, targets: Acts, layers: Weighted, power: float) -> to
     return sum(w * caricature_score(acts[name], targets[name], power) for name, w in layers)  # type: ignore[return-value]
 
 
-def layer_cosines(model: DreamModel, image: torch.Tensor, photo: torch.Tensor, layers: Sequence[str]) -> dict[str, float]:
+def layer_cosines(
+    model: DreamModel, image: torch.Tensor, photo: torch.Tensor, layers: Sequence[str]
+) -> dict[str, float]:
     """The cosine between the image's and the photo's whole activations at each layer (1 = the photo's own)."""
     with torch.no_grad(), LayerHooks(model, layers) as run:
         acts = run(torch.cat([image, photo]).to(model.device))

@@ -251,6 +251,23 @@ class VisSpec(Spec):
         "Transparency from the accumulated input-gradient importance (RGBA; checkerboard in sheets).",
         group="look",
     )
+    caricature_layers: tuple[str, ...] = knob(
+        (),
+        "dreamer caricature: layer whose activations match the photo's, amplified; repeatable, LAYER[:WEIGHT], "
+        "e.g. -l blocks.4 -l blocks.2:0.3.",
+        short="-l",
+        flag="layer",
+        show="the model's dream layer",
+        group="layers",
+    )
+    caricature_power: float = knob(
+        2.0,
+        "dreamer caricature: power of the cosine in dot * max(cos, 0.1)^p; higher keeps the photo's direction closer.",
+        lo=0.0,
+        hi=16.0,
+        flag="power",
+        group="look",
+    )
     accent_layer: str | None = knob(
         None, "dreamer accent: layer kept close to the photo's activations.", show="earliest dream layer", group="look"
     )
