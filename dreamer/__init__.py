@@ -24,6 +24,7 @@ _EXPORTS = {
     "maps": "dreamer.api",
     "layers": "dreamer.api",
     "accent": "dreamer.api",
+    "caricature": "dreamer.api",
     "save_dream": "dreamer.outputs.images",
     "DreamerError": "dreamer.errors",
     "DreamerWarning": "dreamer.errors",

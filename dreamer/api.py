@@ -6,7 +6,7 @@ progress bars (``tqdm.auto``: widgets in Jupyter, text in a terminal) and warnin
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image
@@ -89,6 +89,27 @@ def accent(
     """The photo with ``objective`` (a channel or class) accentuated in it, kept close to the photo."""
     with progress_bar("accentuating", progress) as on_event:
         return _engine(engine, device).accent(photo, objective, (spec or VisSpec()).replace(**knobs), on_event=on_event)
+
+
+def caricature(
+    photo: ImageLike,
+    spec: VisSpec | None = None,
+    *,
+    layers: Sequence[str] | None = None,
+    power: float | None = None,
+    engine: Engine | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    **knobs: Any,
+) -> Image.Image:
+    """The network's caricature of ``photo`` at ``layers`` (e.g. ``["blocks.4", "blocks.2:0.3"]``); ``power`` of cos."""
+    spec = (spec or VisSpec()).replace(**knobs)
+    if layers is not None:
+        spec = spec.replace(caricature_layers=tuple(layers))
+    if power is not None:
+        spec = spec.replace(caricature_power=power)
+    with progress_bar("caricaturing", progress) as on_event:
+        return _engine(engine, device).caricature(photo, spec, on_event=on_event)
 
 
 def grid(

@@ -1,4 +1,4 @@
-"""The one run loop: dreams, visualisations and accentuation announce, step, stop and finish alike."""
+"""The one run loop: dreams, visualisations, accentuation and caricatures announce, step, stop and finish alike."""
 
 from __future__ import annotations
 
@@ -20,10 +20,11 @@ def _runs(engine: Any, photo: Any) -> dict[str, Callable[..., Any]]:
         "dream": lambda **kw: engine.dream(photo, steps=4, octaves=1, max_side=48, seed=0, **kw),
         "grid": lambda **kw: engine.grid(VIS, layer="blocks.3", channels=[0], **kw),
         "accent": lambda **kw: engine.accent(photo, channel("blocks.3", 0), VIS.replace(size=48), **kw),
+        "caricature": lambda **kw: engine.caricature(photo, VIS, **kw),
     }
 
 
-@pytest.mark.parametrize("kind", ["dream", "grid", "accent"])
+@pytest.mark.parametrize("kind", ["dream", "grid", "accent", "caricature"])
 def test_every_kind_of_run_reports_each_step_and_then_finishes(random_engine, cat_image, kind: str) -> None:
     events: list[Any] = []
     _runs(random_engine, cat_image)[kind](on_event=events.append)
@@ -32,7 +33,7 @@ def test_every_kind_of_run_reports_each_step_and_then_finishes(random_engine, ca
     assert [e.done for e in events if isinstance(e, Step)] == [1, 2, 3, 4] and events[0].total == 4
 
 
-@pytest.mark.parametrize("kind", ["dream", "grid", "accent"])
+@pytest.mark.parametrize("kind", ["dream", "grid", "accent", "caricature"])
 def test_every_kind_of_run_stops_within_one_step_without_finishing(random_engine, cat_image, kind: str) -> None:
     token, events = CancelToken(), []
 

@@ -21,7 +21,7 @@ from dreamer.core.memory import BUDGET_FRACTION, bytes_per_pixel, plan_tile
 from dreamer.core.objectives import Objective
 from dreamer.core.octaves import MIN_SIDE, auto_tile, dream_octaves, octave_sizes
 from dreamer.core.tensors import resize, to_pil, to_tensor
-from dreamer.engine import visualize
+from dreamer.engine import caricature, visualize
 from dreamer.engine.events import CancelToken, OnEvent, Warned, emit
 from dreamer.engine.inputs import load_mask, objective_for, with_model_defaults, with_objective
 from dreamer.engine.memory import available_bytes
@@ -233,6 +233,10 @@ class Engine:
     ) -> Image.Image:
         """The photo with ``objective`` accentuated in it (see ``dreamer.engine.visualize.accent``)."""
         return visualize.accent(self, photo, objective, spec or VisSpec(), **options)
+
+    def caricature(self, photo: ImageLike, spec: VisSpec | None = None, **options: Any) -> Image.Image:
+        """A caricature of the photo at ``spec.caricature_layers`` (see ``dreamer.engine.caricature.caricature``)."""
+        return caricature.caricature(self, photo, spec or VisSpec(), **options)
 
     def maps(self, photo: ImageLike, layer: str, spec: VisSpec | None = None, **options: Any) -> Image.Image:
         """A photo's activation maps beside their channels' visualisations (``dreamer.engine.visualize.maps``)."""

@@ -63,14 +63,15 @@ def standard_transforms(pad: int = PAD) -> Transform:
 def random_crops(
     image: torch.Tensor,
     n: int,
-    size: int,
+    size: int | tuple[int, int],
     box: tuple[float, float],
     noise: float,
     generator: torch.Generator,
 ) -> torch.Tensor:
-    """``n`` random square crops per image (side a ``box`` fraction of the canvas), resized, with noise.
+    """``n`` random crops per image (sides a ``box`` fraction of the canvas's), resized, with noise.
 
-    (B, 3, H, W) -> (B * n, 3, size, size), image-major; Gaussian and uniform noise of scale ``noise``.
+    (B, C, H, W) -> (B * n, C, size, size) (or ``size`` (h, w)), image-major; Gaussian and uniform noise of
+    scale ``noise`` (``with_noise``).
     """
     b = image.shape[0]
     m = b * n
@@ -80,13 +81,19 @@ def random_crops(
     theta = torch.stack(
         [torch.stack([scale, zero, centre[:, 0]], 1), torch.stack([zero, scale, centre[:, 1]], 1)], 1
     ).to(image)
-    grid = F.affine_grid(theta, [m, 3, size, size], align_corners=False)
+    oh, ow = (size, size) if isinstance(size, int) else size
+    grid = F.affine_grid(theta, [m, image.shape[1], oh, ow], align_corners=False)
     crops = F.grid_sample(image.repeat_interleave(n, 0), grid, mode="bilinear", align_corners=False)
-    if noise > 0:
-        jitter = torch.randn(crops.shape, generator=generator) * noise
-        jitter += (torch.rand(crops.shape, generator=generator) - 0.5) * noise
-        crops = crops + jitter.to(crops)
-    return crops
+    return with_noise(crops, noise, generator)
+
+
+def with_noise(images: torch.Tensor, noise: float, generator: torch.Generator) -> torch.Tensor:
+    """``images`` plus Gaussian and uniform noise of scale ``noise`` (MACO's crop noise); unchanged at 0."""
+    if noise <= 0:
+        return images
+    jitter = torch.randn(images.shape, generator=generator) * noise
+    jitter += (torch.rand(images.shape, generator=generator) - 0.5) * noise
+    return images + jitter.to(images)
 
 
 def crop_box(config: Any, progress: float) -> tuple[float, float]:

@@ -16,6 +16,7 @@ VIDEO_SPEC = ZOOM_SPEC
 LIVE_SPEC = DreamSpec(octaves=1, steps=2, step_size=0.02, jitter=16, max_side=256, resize_back=False)
 SWEEP_SPEC = DreamSpec(max_side=512)  # one dream per layer: a smaller work size than render's
 ACCENT_SPEC = VisSpec(size=224)  # the photo's longer side: enough to see what changed, a minute on a CPU
+CARICATURE_SPEC = VisSpec(size=192, param="fourier")  # Fourier kept closer to the photo than maco (bench/caricature.py)
 LESSON_VIS = LessonSpec().vis()
 THUMB_SPEC = VisSpec(size=64, steps=64, seed=0)  # the studio's layer thumbnails: a hint of what a layer sees
 # The studio's quick previews.

@@ -14,6 +14,7 @@ from dreamer.spec.lesson import LessonSpec
 from dreamer.spec.live import LiveSpec
 from dreamer.spec.presets import (
     ACCENT_SPEC,
+    CARICATURE_SPEC,
     LIVE_SPEC,
     STUDIO_MOTION,
     STUDIO_VIS,
@@ -33,6 +34,9 @@ FRAMES_AT_WORK_SIZE = ("resize_back",)
 LIVE_LOOK = ("layers", "steps", "step_size", "strength", "keep_colors", "max_side")
 # Only accentuation keeps the photo close: the other visualisations start from noise.
 ACCENT_ONLY = ("accent_layer", "accent_weight")
+# Only a caricature matches a photo's activations; it makes one image, with no diversity or transparency.
+CARICATURE_ONLY = ("caricature_layers", "caricature_power")
+NOT_CARICATURE = (*ACCENT_ONLY, "diversity", "diversity_weight", "diversity_layer", "alpha", "batch")
 # Accentuation optimises the photo's own pixels, one image: no parametrisation, crops, batch or diversity.
 NOT_ACCENT = (
     "param",
@@ -46,6 +50,7 @@ NOT_ACCENT = (
     "diversity_layer",
     "alpha",
     "batch",
+    *CARICATURE_ONLY,
 )
 
 
@@ -99,16 +104,17 @@ PROFILES = _table(
     Profile("zoom", (Part(MotionSpec), Part(DreamSpec, ZOOM_SPEC, exclude=FRAMES_AT_WORK_SIZE), Part(RunEnv))),
     Profile("video", (Part(VideoSpec), Part(DreamSpec, VIDEO_SPEC, exclude=FRAMES_AT_WORK_SIZE), Part(RunEnv))),
     Profile("live", (Part(LiveSpec), Part(DreamSpec, LIVE_SPEC, only=LIVE_LOOK), Part(RunEnv))),
-    Profile("grid", (Part(VisSpec, exclude=ACCENT_ONLY), Part(RunEnv, exclude=NO_TILE))),
-    Profile("maps", (Part(VisSpec, exclude=ACCENT_ONLY), Part(RunEnv, exclude=NO_TILE))),
+    Profile("grid", (Part(VisSpec, exclude=ACCENT_ONLY + CARICATURE_ONLY), Part(RunEnv, exclude=NO_TILE))),
+    Profile("maps", (Part(VisSpec, exclude=ACCENT_ONLY + CARICATURE_ONLY), Part(RunEnv, exclude=NO_TILE))),
     Profile("accent", (Part(VisSpec, ACCENT_SPEC, exclude=NOT_ACCENT), Part(RunEnv, exclude=NO_TILE))),
+    Profile("caricature", (Part(VisSpec, CARICATURE_SPEC, exclude=NOT_CARICATURE), Part(RunEnv, exclude=NO_TILE))),
     Profile("lesson", (Part(LessonSpec), Part(RunEnv))),
     Profile("layers", (Part(DreamSpec, only=("model", "weights")),)),
     Profile("studio", (Part(RunEnv),)),
     # The studio's tabs: forms of look and file knobs (where they run is the server's RunEnv).
     Profile("studio-dream", (Part(DreamSpec),), command=False),
-    Profile("studio-grid", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY),), command=False),
-    Profile("studio-maps", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY),), command=False),
+    Profile("studio-grid", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY + CARICATURE_ONLY),), command=False),
+    Profile("studio-maps", (Part(VisSpec, STUDIO_VIS, exclude=ACCENT_ONLY + CARICATURE_ONLY),), command=False),
     Profile("studio-zoom", (Part(MotionSpec, STUDIO_MOTION),), command=False),
     Profile("studio-live", (Part(LiveSpec), Part(DreamSpec, LIVE_SPEC, only=LIVE_LOOK)), command=False),
 )

@@ -45,6 +45,8 @@ LAYER_HELP = (
     "-l 'blocks.4[7]@center' or 'blocks.4[7]@Y,X', one channel's mean: 'blocks.4[7]@mean'. "
     "Default: the model's dream layer."
 )
+CARICATURE_HELP = "dreamer caricature: layer matched to the photo, amplified; repeatable, LAYER[:WEIGHT]."
+CARICATURE_POWER_HELP = "dreamer caricature: p of dot * max(cos, 0.1)^p; higher stays closer to the photo's direction."
 MODEL_HELP = (
     f"{DEFAULT_MODEL} (bundled EfficientNet-Lite0, offline) or a torchvision classifier name (downloads its weights)."
 )
@@ -251,6 +253,10 @@ class VisSpec(Spec):
         "Transparency from the accumulated input-gradient importance (RGBA; checkerboard in sheets).",
         group="look",
     )
+    caricature_layers: tuple[str, ...] = knob(
+        (), CARICATURE_HELP, short="-l", flag="layer", show="the model's dream layer", group="layers"
+    )
+    caricature_power: float = knob(2.0, CARICATURE_POWER_HELP, lo=0.0, hi=16.0, flag="power", group="look")
     accent_layer: str | None = knob(
         None, "dreamer accent: layer kept close to the photo's activations.", show="earliest dream layer", group="look"
     )
