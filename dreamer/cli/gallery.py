@@ -12,7 +12,7 @@ from dreamer.cli.group import cli
 from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import run_env
 from dreamer.errors import DreamerError, install_line
-from dreamer.spec.specs import DreamSpec
+from dreamer.spec.specs import EXECUTOR_CHOICES, DreamSpec
 
 
 @cli.command("gallery")
@@ -41,7 +41,7 @@ from dreamer.spec.specs import DreamSpec
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "pool", "ray"]),
+    type=click.Choice(EXECUTOR_CHOICES),
     help="Where jobs run: this process, a pool of processes, or a Ray cluster ("
     f"{install_line('ray')}) "
     "[default: local, or pool with --workers, or ray with --address].",

@@ -13,7 +13,7 @@ from dreamer.cli.settings import dream_spec, run_env
 from dreamer.errors import install_line
 from dreamer.spec.profiles import profile
 from dreamer.spec.resolve import resolve
-from dreamer.spec.specs import FRAMES_DIR_HELP, DreamSpec
+from dreamer.spec.specs import EXECUTOR_CHOICES, FRAMES_DIR_HELP, DreamSpec
 from dreamer.spec.video import VideoSpec
 
 # One rate, the run's own (frames dreamed per second): tqdm's would count resumed frames as instant.
@@ -51,7 +51,7 @@ ONE_RATE = "{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} [{elapsed}{pos
 )
 @click.option(
     "--executor",
-    type=click.Choice(["local", "pool", "ray"]),
+    type=click.Choice(EXECUTOR_CHOICES),
     help="Where chunks run: this process (one after another), a pool of processes, or a Ray cluster ("
     f"{install_line('ray')}; the video and the frames folder at the same paths on every node).",
 )

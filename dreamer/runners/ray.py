@@ -183,14 +183,18 @@ class RayExecutor:
             inflight.update({_probe(a): (i, None, []) for i, a in enumerate(actors)})
             yield from self._schedule(jobs, out_dir, actors, inflight)
         finally:  # also on Ctrl-C: nothing queued starts, nothing running goes on
-            for ref in inflight:
-                with suppress(Exception):
-                    ray.cancel(ref)
-            for actor in actors:
-                with suppress(Exception):
-                    ray.kill(actor)
-            if owned:
-                ray.shutdown()
+            self._teardown(inflight, actors, owned)
+
+    def _teardown(self, inflight: dict[Any, Any], actors: list[Any], owned: bool) -> None:
+        """Cancel what is queued or running, kill the actors, and leave a cluster this run started."""
+        for ref in inflight:
+            with suppress(Exception):
+                self.ray.cancel(ref)
+        for actor in actors:
+            with suppress(Exception):
+                self.ray.kill(actor)  # for good: no restart
+        if owned:
+            self.ray.shutdown()
 
     def _schedule(self, jobs: Sequence[Job], out_dir: Path, actors: list[Any], inflight: Inflight) -> Iterator[Result]:
         """One job in flight per actor; a lost job goes back to the front of the queue (up to ``retries``)."""

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
-from contextlib import suppress
 from typing import Any
 
 from dreamer.errors import DreamerError
@@ -59,14 +58,7 @@ class RayTasks(RayExecutor):
             inflight.update({_ready(a): (i, None, []) for i, a in enumerate(actors)})
             yield from self._schedule(tasks, actors, inflight)
         finally:  # also on Ctrl-C: nothing queued starts, nothing running goes on
-            for ref in inflight:
-                with suppress(Exception):
-                    ray.cancel(ref)
-            for actor in actors:
-                with suppress(Exception):
-                    ray.kill(actor, no_restart=True)
-            if owned:
-                ray.shutdown()
+            self._teardown(inflight, actors, owned)
 
     def _schedule(
         self, tasks: Sequence[Task], actors: list[Any], inflight: dict[Any, tuple[int, Task | None, list[str]]]

@@ -20,6 +20,7 @@ from dreamer.spec.schema import MAX_INT, Kind, knob, validate
 SMOOTH_CHOICES = ("none", "gaussian", "laplacian")  # gradient shaping, see dreamer.core.smoothing
 NORMALIZE_CHOICES = ("mean", "std")
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16")  # auto resolves to one of the others per machine
+EXECUTOR_CHOICES = ("local", "pool", "ray")  # where a batch runs (galleries, chunked video), see dreamer.runners
 DEFAULT_MODEL = "lite0"  # the bundled EfficientNet-Lite0 (offline), registered in dreamer.nets.zoo
 
 
