@@ -5,7 +5,7 @@ Nothing heavy is imported at module level, so ``dreamer --help`` answers without
 
 from __future__ import annotations
 
-from dreamer.cli import accent, doctor, featvis, gallery, lesson, live, render, studio, video, zoom  # noqa: F401 - each module registers its commands
+from dreamer.cli import accent, atlas, doctor, featvis, gallery, lesson, live, render, studio, video, zoom  # noqa: F401 - each module registers its commands
 from dreamer.cli.group import cli
 
 __all__ = ["cli", "main"]
