@@ -24,7 +24,7 @@ PATCH_STRIDES = 4  # a patch's side, in the layer's strides (64 px at blocks.4 o
 BORDER = 1  # positions this close to the edge are skipped (padding shows there)
 
 
-def _box(y: int, x: int, grid: tuple[int, int], size: tuple[int, int], photo: tuple[int, int]) -> list[int]:
+def patch_box(y: int, x: int, grid: tuple[int, int], size: tuple[int, int], photo: tuple[int, int]) -> list[int]:
     """The patch around position (y, x) of an (h, w) grid on a (W, H) look, in the photo's (W0, H0) pixels."""
     (h, w), (width, height), (w0, h0) = grid, size, photo
     sy, sx = height / h, width / w
@@ -51,7 +51,7 @@ def photo_patches(
             ys, xs = torch.meshgrid(torch.arange(b, h - b), torch.arange(b, w - b), indexing="ij")
             vectors.append(act[:, ys.flatten(), xs.flatten()].T)
             positions = zip(ys.flatten().tolist(), xs.flatten().tolist(), strict=True)
-            boxes += [_box(y, x, (h, w), size, photo.size) for y, x in positions]
+            boxes += [patch_box(y, x, (h, w), size, photo.size) for y, x in positions]
     every = torch.cat(vectors)
     pick = torch.randperm(len(every), generator=generator)[:count].sort().values
     return every[pick], [boxes[i] for i in pick.tolist()]

@@ -12,6 +12,7 @@ from dreamer.spec.schema import knob
 from dreamer.spec.specs import Spec, VisSpec
 
 LAYOUTS = ("auto", "umap", "tsne", "pca")
+JUDGES = ("lite1", "lite2")  # the independent networks that judge class images (grid --evidence --judge)
 
 
 @dataclass(frozen=True)
