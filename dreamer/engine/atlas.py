@@ -193,7 +193,8 @@ def atlas(
     if layer == LOGITS:
         raise DreamerError("an atlas needs a layer with positions, not logits", field="layer")
     plan.model.check_layer(layer)
-    digests = [(p, file_digest(p)) for p in files]
+    unique = {file_digest(p): p for p in reversed(files)}  # the same photo twice (two folders) counts once
+    digests = sorted(((p, d) for d, p in unique.items()), key=lambda pd: files.index(pd[0]))
     folder.agree(
         {
             "layer": layer,
