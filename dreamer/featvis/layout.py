@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from dreamer.errors import DreamerError
+from dreamer.errors import DreamerError, install_line
 
 PCA_DIMS = 32  # t-SNE's input: enough components to keep the neighbourhoods, few enough to be quick
 PERPLEXITY = 30.0
@@ -94,7 +94,7 @@ def layout_2d(vectors: torch.Tensor, method: str = "auto", seed: int = 0) -> tup
     if method == "auto":
         method = "umap" if umap_installed() else "tsne"
     if method == "umap" and not umap_installed():
-        raise DreamerError("layout umap needs umap-learn: pip install 'dreamer[atlas]'", field="layout")
+        raise DreamerError(f"layout umap needs umap-learn ({install_line('atlas')})", field="layout")
     unit = torch.nn.functional.normalize(vectors.double(), dim=1)
     if method == "umap":
         return _umap(unit, seed), method
