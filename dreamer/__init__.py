@@ -22,6 +22,8 @@ _EXPORTS = {
     "visualize": "dreamer.api",
     "grid": "dreamer.api",
     "maps": "dreamer.api",
+    "atlas": "dreamer.api",
+    "AtlasSpec": "dreamer.spec.atlas",
     "layers": "dreamer.api",
     "accent": "dreamer.api",
     "caricature": "dreamer.api",

@@ -142,6 +142,42 @@ def maps(
         return _engine(engine, device).maps(photo, layer, spec, on_event=on_event, **options)
 
 
+def atlas(
+    photos: Any,
+    out_dir: Any,
+    layer: str,
+    spec: Any = None,
+    vis: VisSpec | None = None,
+    *,
+    engine: Engine | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    **knobs: Any,
+) -> Any:
+    """An activation atlas of ``layer`` over ``photos`` (files or folders) in ``out_dir``; an ``AtlasResult``.
+
+    Keywords are knobs of ``AtlasSpec`` (``grid=12``, ``layout="pca"``) or of the cells' ``VisSpec`` (``steps``).
+    """
+    from dreamer.engine.atlas import atlas as make_atlas
+    from dreamer.spec.atlas import ATLAS_VIS, AtlasSpec
+
+    own = {k: knobs.pop(k) for k in list(knobs) if k in AtlasSpec.__dataclass_fields__}
+    spec = (spec or AtlasSpec()).replace(**own)
+    vis = _vis_spec(vis or ATLAS_VIS, knobs)
+    if knobs:
+        raise TypeError(f"atlas() got unknown keywords: {', '.join(knobs)}")
+    with progress_bar("atlas cells", progress) as on_event:
+        return make_atlas(
+            _engine(engine, device),
+            photos if isinstance(photos, (list, tuple)) else [photos],
+            out_dir,
+            layer,
+            spec,
+            vis,
+            on_event=on_event,
+        )
+
+
 def live(
     frames: Iterable[ImageLike],
     spec: LiveSpec | None = None,

@@ -5,7 +5,20 @@ Nothing heavy is imported at module level, so ``dreamer --help`` answers without
 
 from __future__ import annotations
 
-from dreamer.cli import accent, caricature, doctor, featvis, gallery, lesson, live, render, studio, video, zoom  # noqa: F401 - each module registers its commands
+from dreamer.cli import (  # noqa: F401 - each module registers its commands
+    accent,
+    atlas,
+    caricature,
+    doctor,
+    featvis,
+    gallery,
+    lesson,
+    live,
+    render,
+    studio,
+    video,
+    zoom,
+)
 from dreamer.cli.group import cli
 
 __all__ = ["cli", "main"]

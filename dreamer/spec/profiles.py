@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from dreamer.spec.atlas import ATLAS_VIS, AtlasSpec
 from dreamer.spec.lesson import LessonSpec
 from dreamer.spec.live import LiveSpec
 from dreamer.spec.presets import (
@@ -52,6 +53,8 @@ NOT_ACCENT = (
     "batch",
     *CARICATURE_ONLY,
 )
+# An atlas cell is one opaque picture of one direction: no diversity, transparency or accentuation.
+NOT_ATLAS = (*ACCENT_ONLY, "diversity", "diversity_weight", "diversity_layer", "alpha")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ PROFILES = _table(
     Profile("accent", (Part(VisSpec, ACCENT_SPEC, exclude=NOT_ACCENT), Part(RunEnv, exclude=NO_TILE))),
     Profile("caricature", (Part(VisSpec, CARICATURE_SPEC, exclude=NOT_CARICATURE), Part(RunEnv, exclude=NO_TILE))),
     Profile("lesson", (Part(LessonSpec), Part(RunEnv))),
+    Profile("atlas", (Part(AtlasSpec), Part(VisSpec, ATLAS_VIS, exclude=NOT_ATLAS), Part(RunEnv, exclude=NO_TILE))),
     Profile("layers", (Part(DreamSpec, only=("model", "weights")),)),
     Profile("studio", (Part(RunEnv),)),
     # The studio's tabs: forms of look and file knobs (where they run is the server's RunEnv).
