@@ -243,3 +243,12 @@ def test_the_cli_names_a_library_error_by_its_flag(use_random_model, cat: Path, 
         from dreamer.engine.engine import Engine
 
         Engine(device="tpu")
+
+
+def test_no_command_declares_a_flag_twice() -> None:
+    from dreamer.cli import cli
+
+    for name, command in cli.commands.items():
+        flags = [flag for param in command.params for flag in (*param.opts, *param.secondary_opts)]
+        twice = sorted({f for f in flags if flags.count(f) > 1})
+        assert not twice, f"dreamer {name} declares {twice} more than once (profiles in dreamer/spec/profiles.py)"

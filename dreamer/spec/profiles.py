@@ -54,7 +54,7 @@ NOT_ACCENT = (
     *CARICATURE_ONLY,
 )
 # An atlas cell is one opaque picture of one direction: no diversity, transparency or accentuation.
-NOT_ATLAS = (*ACCENT_ONLY, "diversity", "diversity_weight", "diversity_layer", "alpha")
+NOT_ATLAS = (*ACCENT_ONLY, *CARICATURE_ONLY, "diversity", "diversity_weight", "diversity_layer", "alpha")
 
 
 @dataclass(frozen=True)
