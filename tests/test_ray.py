@@ -33,6 +33,10 @@ def cluster() -> Iterator[str]:
     patch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # Ray's switch for loopback-only nodes (read at import)
     patch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))  # workers: this tree
     ray = pytest.importorskip("ray", reason="Ray is the [ray] extra")
+    from ray._private import ray_constants
+
+    # The env above is read at import, and an earlier test may have imported ray: set what it sets.
+    patch.setattr(ray_constants, "ENABLE_RAY_CLUSTER", False)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, _node_ip_address="127.0.0.1")
     try:
         yield ray.get_runtime_context().gcs_address
