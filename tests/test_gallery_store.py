@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -132,6 +133,13 @@ def test_status_prints_the_counts_of_a_running_or_stopped_gallery(tmp_path: Path
     assert f"{out}: running (pid {os.getpid()})" in running.output
     missing = CliRunner().invoke(cli, ["gallery", "--status", str(tmp_path)])
     assert missing.exit_code == 1 and "not a gallery folder" in missing.output
+    with sqlite3.connect(out / "gallery.sqlite") as db:  # edited by hand: a status it does not know, numbers for nodes
+        db.execute("UPDATE jobs SET status = 'lost', node = 7 WHERE status = 'failed'")
+        db.execute("UPDATE jobs SET node = 5 WHERE rowid IN (SELECT rowid FROM jobs WHERE status = 'done' LIMIT 1)")
+    edited = CliRunner().invoke(cli, ["gallery", "--status", str(out)])
+    assert edited.exit_code == 0, edited.output
+    assert "8 jobs: 6 done, 0 already there, 0 failed, 0 pending, 2 with a status that is not one of" in edited.output
+    assert "by node: 5 1, node-a" in edited.output
 
 
 def test_keys_are_those_earlier_versions_gave(photos: Path) -> None:

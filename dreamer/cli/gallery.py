@@ -199,11 +199,13 @@ def status_lines(folder: Path) -> list[str]:
     by_status, by_node = found
     holder = lock_holder(folder)
     state = f"running (pid {holder})" if holder else "stopped"
-    counts = ", ".join(
-        f"{by_status.get(s, 0):,} {word}"
-        for s, word in (("done", "done"), ("skipped", "already there"), ("failed", "failed"), ("pending", "pending"))
-    )
+    words = {"done": "done", "skipped": "already there", "failed": "failed", "pending": "pending"}
+    counts = ", ".join(f"{by_status.get(s, 0):,} {word}" for s, word in words.items())
+    unknown = sum(n for s, n in by_status.items() if s not in words)  # a store or manifest edited by hand
+    if unknown:
+        counts += f", {unknown:,} with a status that is not one of {', '.join(words)}"
     lines = [f"{folder}: {state}; {sum(by_status.values()):,} jobs: {counts}"]
     if by_node:
-        lines.append("by node: " + ", ".join(f"{node} {n:,}" for node, n in sorted(by_node.items())))
+        nodes = sorted((str(node), n) for node, n in by_node.items())  # str: a hand-edited store may hold numbers
+        lines.append("by node: " + ", ".join(f"{node} {n:,}" for node, n in nodes))
     return lines
